@@ -1,0 +1,66 @@
+#pragma once
+// The Cholesky-factored form of the parameters that every kernel works on.
+#include <Eigen/Cholesky>
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "gmmcore/errors.hpp"
+#include "gmmcore/params.hpp"
+
+namespace gmmcore {
+
+// With Sigma_k = L_k L_k^T:
+//   precision_cholesky[k] = P_k = L_k^{-T} (upper triangular), so that the row
+//     z^T = (x - mu_k)^T P_k satisfies |z|^2 = (x - mu_k)^T Sigma_k^{-1} (x - mu_k);
+//   log_norm(k) = log w_k - 1/2 (log det Sigma_k + D log 2 pi)  (-inf when w_k = 0).
+template <class T>
+struct FactoredParams {
+  Vector<T> weights;
+  RowMatrix<T> means;
+  std::vector<Square<T>> precision_cholesky;
+  Vector<T> log_norm;
+
+  Index n_components() const { return means.rows(); }
+  Index n_features() const { return means.cols(); }
+};
+
+// Validates p (check_params), checks each Sigma_k for symmetry
+// (max |Sigma - Sigma^T| <= validation_rtol * max |Sigma|, else
+// std::invalid_argument) and factorises its lower triangle (not positive
+// definite: NotPositiveDefiniteError naming k).
+template <class T>
+FactoredParams<T> factorize(const Params<T>& p) {
+  check_params(p);
+  const Index K = p.n_components(), D = p.n_features();
+  constexpr double kLog2Pi = 1.8378770664093454835606594728112;
+  FactoredParams<T> f;
+  f.weights = p.weights;
+  f.means = p.means;
+  f.precision_cholesky.resize(K);
+  f.log_norm.resize(K);
+  for (Index k = 0; k < K; ++k) {
+    const Square<T> sigma = p.covariance(k);
+    const T scale = sigma.cwiseAbs().maxCoeff();
+    if ((sigma - sigma.transpose()).cwiseAbs().maxCoeff() > validation_rtol<T>() * scale) {
+      std::ostringstream msg;
+      msg << "covariances[" << k << "] is not symmetric";
+      throw std::invalid_argument(msg.str());
+    }
+    Eigen::LLT<Square<T>, Eigen::Lower> llt(sigma);
+    const auto diag = llt.matrixLLT().diagonal();
+    if (llt.info() != Eigen::Success || !(diag.array() > T(0)).all() || !diag.allFinite()) {
+      std::ostringstream msg;
+      msg << "covariances[" << k << "] is not positive definite";
+      throw NotPositiveDefiniteError(k, msg.str());
+    }
+    Square<T> inv_l = Square<T>::Identity(D, D);
+    llt.matrixL().solveInPlace(inv_l);
+    f.precision_cholesky[k] = inv_l.transpose();
+    const T log_det = T(2) * diag.array().log().sum();
+    f.log_norm(k) = std::log(p.weights(k)) - T(0.5) * (log_det + T(D * kLog2Pi));
+  }
+  return f;
+}
+
+}  // namespace gmmcore

@@ -1,0 +1,42 @@
+#pragma once
+// Log-likelihood (MATH.md "Log-likelihood and NLL"): log p(x) = lse_k y_k(x).
+#include "gmmcore/forward.hpp"
+#include "gmmcore/logsumexp.hpp"
+
+namespace gmmcore {
+
+// (N) vector of log p(x_i) for X (N, D).
+template <class T>
+Vector<T> log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<T>& x) {
+  Vector<T> out(x.rows());
+  detail::parallel_checked_blocks(f, x, [&](detail::RowRange r, const auto& xb, auto& ws) {
+    detail::component_log_probs_block(f, xb, ws.y, ws);
+    detail::logsumexp_rows<T>(ws.y, out.segment(r.begin, r.size()));
+  });
+  return out;
+}
+
+// NLL = -sum_i log p(x_i) (a sum, not a mean), reduced deterministically and
+// accumulated in double whatever T is. N = 0 gives 0.
+template <class T>
+double negative_log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<T>& x) {
+  detail::check_n_features(x.cols(), f.n_features(), "X");
+  struct Sum {
+    double value = 0;
+    Sum& operator+=(const Sum& o) { value += o.value; return *this; }
+  };
+  const Sum total = detail::reduce_blocks<Sum>(
+      x.rows(), sizeof(Sum), [] { return Sum{}; },
+      [&](Sum& acc, detail::RowRange r) {
+        const auto xb = x.middleRows(r.begin, r.size());
+        detail::check_block_finite(xb, r.begin, "X");
+        detail::BlockWorkspace<T> ws;
+        ws.resize(r.size(), f.n_features(), f.n_components());
+        detail::component_log_probs_block(f, xb, ws.y, ws);
+        detail::logsumexp_rows<T>(ws.y, ws.lse);
+        acc.value -= ws.lse.template cast<double>().sum();
+      });
+  return total.value;
+}
+
+}  // namespace gmmcore

@@ -1,0 +1,89 @@
+#pragma once
+// Deterministic blocked loops over samples. Rows are split into chunks whose
+// boundaries depend only on the problem size, never on the thread count; each
+// chunk is processed sequentially in blocks of kBlockRows rows, and per-chunk
+// partial sums are combined in chunk order. Results are therefore bitwise
+// identical for any OMP_NUM_THREADS.
+#include <algorithm>
+#include <exception>
+#include <vector>
+
+#include "gmmcore/types.hpp"
+
+namespace gmmcore::detail {
+
+// Rows per block: the per-thread workspace is a few (kBlockRows x D) and
+// (kBlockRows x K) matrices, small enough to stay in L2.
+constexpr Index kBlockRows = 256;
+// At most this many partial results of a reduction are alive at once.
+constexpr Index kMaxChunks = 64;
+constexpr Index kPartialBudgetBytes = Index(32) << 20;
+
+struct RowRange {
+  Index begin;
+  Index end;
+  Index size() const { return end - begin; }
+};
+
+// Number of chunks for a pass over n_rows rows whose per-chunk partial result
+// takes partial_bytes: one per block, capped by kMaxChunks and the budget.
+inline Index chunk_count(Index n_rows, Index partial_bytes) {
+  const Index blocks = (n_rows + kBlockRows - 1) / kBlockRows;
+  const Index by_memory = std::max<Index>(1, kPartialBudgetBytes / std::max<Index>(1, partial_bytes));
+  return std::max<Index>(1, std::min({blocks, kMaxChunks, by_memory}));
+}
+
+// Rows of chunk c out of n_chunks over [0, n_rows), block-aligned.
+inline RowRange chunk_rows(Index n_rows, Index n_chunks, Index c) {
+  const Index blocks = (n_rows + kBlockRows - 1) / kBlockRows;
+  const Index begin_block = blocks * c / n_chunks, end_block = blocks * (c + 1) / n_chunks;
+  return {std::min(n_rows, begin_block * kBlockRows), std::min(n_rows, end_block * kBlockRows)};
+}
+
+// Calls body(c) for every chunk c in [0, n_chunks) on the OpenMP threads. An
+// exception never crosses the parallel region: the one from the lowest chunk
+// is rethrown afterwards, so the error reported does not depend on timing.
+template <class Body>
+void for_each_chunk(Index n_chunks, Body&& body) {
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(n_chunks));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Index c = 0; c < n_chunks; ++c) {
+    try {
+      body(c);
+    } catch (...) {
+      errors[static_cast<size_t>(c)] = std::current_exception();
+    }
+  }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// Calls block(range) for consecutive blocks of kBlockRows rows inside `rows`.
+template <class Block>
+void for_each_block(RowRange rows, Block&& block) {
+  for (Index b = rows.begin; b < rows.end; b += kBlockRows) block(RowRange{b, std::min(rows.end, b + kBlockRows)});
+}
+
+// Map over all rows (no reduction): block(range) for every block, in parallel.
+template <class Block>
+void parallel_blocks(Index n_rows, Block&& block) {
+  const Index blocks = (n_rows + kBlockRows - 1) / kBlockRows;
+  for_each_chunk(blocks, [&](Index c) { block(RowRange{c * kBlockRows, std::min(n_rows, (c + 1) * kBlockRows)}); });
+}
+
+// Deterministic reduction: partial[c] = make(); fold(partial[c], block range)
+// for each block of chunk c; returns partial[0] += partial[1] += ... in order.
+template <class Acc, class Make, class Fold>
+Acc reduce_blocks(Index n_rows, Index partial_bytes, Make&& make, Fold&& fold) {
+  const Index n_chunks = chunk_count(n_rows, partial_bytes);
+  std::vector<Acc> partial(static_cast<size_t>(n_chunks));
+  for_each_chunk(n_chunks, [&](Index c) {
+    Acc acc = make();
+    for_each_block(chunk_rows(n_rows, n_chunks, c), [&](RowRange r) { fold(acc, r); });
+    partial[static_cast<size_t>(c)] = std::move(acc);
+  });
+  for (size_t c = 1; c < partial.size(); ++c) partial[0] += partial[c];
+  return std::move(partial[0]);
+}
+
+}  // namespace gmmcore::detail

@@ -1,0 +1,20 @@
+#pragma once
+// Responsibilities (MATH.md "Responsibilities"): gamma_k(x) = softmax_k(y(x)).
+#include "gmmcore/forward.hpp"
+#include "gmmcore/logsumexp.hpp"
+
+namespace gmmcore {
+
+// R (N, K) with rows summing to 1, for X (N, D).
+template <class T>
+RowMatrix<T> expectation(const FactoredParams<T>& f, const ConstMatrixRef<T>& x) {
+  RowMatrix<T> resp(x.rows(), f.n_components());
+  detail::parallel_checked_blocks(f, x, [&](detail::RowRange r, const auto& xb, auto& ws) {
+    auto rb = resp.middleRows(r.begin, r.size());
+    detail::component_log_probs_block(f, xb, rb, ws);
+    detail::softmax_rows_inplace<T>(rb, ws.lse);
+  });
+  return resp;
+}
+
+}  // namespace gmmcore

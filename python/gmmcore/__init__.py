@@ -1,0 +1,34 @@
+"""gmmcore: exact, fast Gaussian mixture models with gradients.
+
+A C++ core (Eigen, OpenMP) under a NumPy API: per-component log-probabilities,
+responsibilities, log-likelihoods, the VJP of the forward map and EM training.
+See ``MATH.md`` in the project for the exact contract.
+"""
+
+from ._core import (
+    backward,
+    em_step,
+    em_train,
+    expectation,
+    forward,
+    log_likelihood,
+    logsumexp,
+    negative_log_likelihood,
+)
+from ._params import GMMParams, Gradients, init_params
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GMMParams",
+    "Gradients",
+    "init_params",
+    "forward",
+    "expectation",
+    "logsumexp",
+    "log_likelihood",
+    "negative_log_likelihood",
+    "backward",
+    "em_step",
+    "em_train",
+]

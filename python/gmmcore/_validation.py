@@ -1,0 +1,89 @@
+"""Argument checking and marshalling between NumPy and ``gmmcore._native``.
+
+Shapes and dtypes are checked here, where argument names are known; values
+(finiteness, weights summing to 1, symmetric positive definite covariances)
+are checked by the C++ core, which has C++ callers too.
+"""
+
+import numbers
+import operator
+
+import numpy as np
+
+
+def real_array(value, name):
+    """``value`` as an ndarray of a real (integer or floating) dtype, uncopied if possible."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {array.dtype}")
+    return array
+
+
+def working_dtype(*arrays):
+    """float32 when every array is float32, else float64 (MATH.md dtype rule)."""
+    return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
+
+
+def _shape_error(name, got, expected):
+    return ValueError(f"{name} has shape {got}, expected {expected}")
+
+
+def params_arrays(params):
+    """Real arrays (weights, means, covariances) with consistent shapes."""
+    try:
+        weights, means, covariances = params
+    except (TypeError, ValueError):
+        raise TypeError(
+            "params must be a GMMParams (weights, means, covariances), "
+            f"got {type(params).__name__}"
+        ) from None
+    weights = real_array(weights, "weights")
+    means = real_array(means, "means")
+    covariances = real_array(covariances, "covariances")
+    if weights.ndim != 1:
+        raise _shape_error("weights", weights.shape, "(n_components,)")
+    n_components = weights.shape[0]
+    if n_components == 0:
+        raise ValueError("a GMM needs at least one component (weights has shape (0,))")
+    if means.ndim != 2 or means.shape[0] != n_components:
+        raise _shape_error("means", means.shape, f"(n_components, n_features) with n_components = {n_components}")
+    n_features = means.shape[1]
+    if n_features == 0:
+        raise ValueError("means has shape (K, 0): a GMM needs at least one feature")
+    if covariances.shape != (n_components, n_features, n_features):
+        raise _shape_error("covariances", covariances.shape, f"{(n_components, n_features, n_features)}")
+    return weights, means, covariances
+
+
+def samples_array(X, n_features, name="X"):
+    """Real array of shape (n_samples, n_features) or (n_features,)."""
+    X = real_array(X, name)
+    if X.ndim not in (1, 2) or X.shape[-1] != n_features:
+        raise _shape_error(name, X.shape, f"(n_samples, {n_features}) or ({n_features},)")
+    return X
+
+
+def contiguous(arrays, dtype):
+    """C-contiguous copies (only where needed) in ``dtype``; never aliases a write."""
+    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
+
+
+def native_params(weights, means, covariances, dtype):
+    """Arguments for ``_native``: covariances as a (K, D*D) view."""
+    weights, means, covariances = contiguous((weights, means, covariances), dtype)
+    return weights, means, covariances.reshape(covariances.shape[0], -1)
+
+
+def epochs_count(epochs):
+    if isinstance(epochs, bool):
+        raise TypeError(f"epochs must be an integer, got {epochs!r}")
+    try:
+        return operator.index(epochs)
+    except TypeError:
+        raise TypeError(f"epochs must be an integer, got {epochs!r}") from None
+
+
+def jitter_value(jitter):
+    if isinstance(jitter, bool) or not isinstance(jitter, numbers.Real):
+        raise TypeError(f"jitter must be a real number, got {jitter!r}")
+    return float(jitter)
