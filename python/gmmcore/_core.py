@@ -122,8 +122,8 @@ def logsumexp(a, axis=-1):
     ----------
     a : array-like
         Real values; ``-inf`` and ``+inf`` are allowed, NaN is not.
-    axis : int, default=-1
-        Axis to reduce.
+    axis : int or None, default=-1
+        Axis to reduce; None reduces all of them.
 
     Returns
     -------
@@ -142,6 +142,8 @@ def logsumexp(a, axis=-1):
     a = real_array(a, "a")
     if np.isnan(a).any():
         raise ValueError("a contains NaN")
+    if axis is None:
+        a, axis = a.reshape(-1), -1
     moved = np.moveaxis(a, axis, -1)
     shape = moved.shape[:-1]
     rows = moved.reshape(int(np.prod(shape)), moved.shape[-1])

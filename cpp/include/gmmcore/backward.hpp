@@ -45,6 +45,7 @@ template <class T>
 Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& grad_output) {
   const Index K = f.n_components(), D = f.n_features(), N = x.rows();
   detail::check_n_features(x.cols(), D, "X");
+  if (f.diagonal()) throw std::invalid_argument("backward needs full covariances");
   if (grad_output.rows() != N || grad_output.cols() != K) {
     std::ostringstream msg;
     msg << "grad_output has shape (" << grad_output.rows() << ", " << grad_output.cols() << "), expected (" << N

@@ -14,16 +14,25 @@ namespace gmmcore {
 //   precision_cholesky[k] = P_k = L_k^{-T} (upper triangular), so that the row
 //     z^T = (x - mu_k)^T P_k satisfies |z|^2 = (x - mu_k)^T Sigma_k^{-1} (x - mu_k);
 //   log_norm(k) = log w_k - 1/2 (log det Sigma_k + D log 2 pi)  (-inf when w_k = 0).
+// Diagonal (and spherical) covariances instead keep diagonal_precisions
+// (K, D) = 1 / diag(Sigma_k) and leave precision_cholesky empty: their kernels
+// cost O(N K D), not O(N K D^2).
 template <class T>
 struct FactoredParams {
   Vector<T> weights;
   RowMatrix<T> means;
   std::vector<Square<T>> precision_cholesky;
+  RowMatrix<T> diagonal_precisions;
   Vector<T> log_norm;
 
   Index n_components() const { return means.rows(); }
   Index n_features() const { return means.cols(); }
+  bool diagonal() const { return precision_cholesky.empty(); }
 };
+
+namespace detail {
+constexpr double kLog2Pi = 1.8378770664093454835606594728112;
+}  // namespace detail
 
 // Validates p (check_params), checks each Sigma_k for symmetry
 // (max |Sigma - Sigma^T| <= validation_rtol * max |Sigma|, else
@@ -33,7 +42,6 @@ template <class T>
 FactoredParams<T> factorize(const Params<T>& p) {
   check_params(p);
   const Index K = p.n_components(), D = p.n_features();
-  constexpr double kLog2Pi = 1.8378770664093454835606594728112;
   FactoredParams<T> f;
   f.weights = p.weights;
   f.means = p.means;
@@ -58,7 +66,7 @@ FactoredParams<T> factorize(const Params<T>& p) {
     llt.matrixL().solveInPlace(inv_l);
     f.precision_cholesky[k] = inv_l.transpose();
     const T log_det = T(2) * diag.array().log().sum();
-    f.log_norm(k) = std::log(p.weights(k)) - T(0.5) * (log_det + T(D * kLog2Pi));
+    f.log_norm(k) = std::log(p.weights(k)) - T(0.5) * (log_det + T(D * detail::kLog2Pi));
   }
   return f;
 }

@@ -57,8 +57,15 @@ template <class T>
 void component_log_probs_block(const FactoredParams<T>& f, const ConstMatrixRef<T>& xb, MatrixRef<T> yb,
                                BlockWorkspace<T>& ws) {
   for (Index k = 0; k < f.n_components(); ++k) {
-    whiten_block(f, k, xb, ws);
-    yb.col(k) = (f.log_norm(k) - T(0.5) * ws.z.rowwise().squaredNorm().array()).matrix();
+    if (f.diagonal()) {
+      ws.diff.noalias() = xb.rowwise() - f.means.row(k);
+      yb.col(k) = (f.log_norm(k) - T(0.5) * (ws.diff.array().square().rowwise() *
+                                             f.diagonal_precisions.row(k).array()).rowwise().sum())
+                      .matrix();
+    } else {
+      whiten_block(f, k, xb, ws);
+      yb.col(k) = (f.log_norm(k) - T(0.5) * ws.z.rowwise().squaredNorm().array()).matrix();
+    }
   }
 }
 
