@@ -7,7 +7,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
+#include <string>
 #include <tuple>
+#include <type_traits>
 
 #include "gmmcore/gmmcore.hpp"
 
@@ -20,6 +23,86 @@ template <class T>
 gmmcore::Params<T> make_params(const gmmcore::ConstVectorRef<T>& weights, const gmmcore::ConstMatrixRef<T>& means,
                                const gmmcore::ConstMatrixRef<T>& covariances) {
   return {weights, means, covariances};
+}
+
+template <class T>
+gmmcore::Mixture<T> make_mixture(const std::string& covariance_type, const gmmcore::ConstVectorRef<T>& weights,
+                                 const gmmcore::ConstMatrixRef<T>& means,
+                                 const gmmcore::ConstMatrixRef<T>& precisions_cholesky) {
+  gmmcore::Mixture<T> mixture;
+  mixture.covariance_type = gmmcore::parse_covariance_type(covariance_type);
+  mixture.weights = weights;
+  mixture.means = means;
+  mixture.precisions_cholesky = precisions_cholesky;
+  return mixture;
+}
+
+// The estimator's kernels: fit, and evaluation of a fitted mixture given by
+// (covariance_type, weights, means, precisions_cholesky).
+template <class T>
+void bind_mixture(py::module_& m) {
+  using gmmcore::ConstMatrixRef;
+  using gmmcore::ConstVectorRef;
+  using gmmcore::Index;
+  const auto release = py::call_guard<py::gil_scoped_release>();
+  const auto mixture_args = std::make_tuple(py::arg("covariance_type"), py::arg("weights").noconvert(),
+                                            py::arg("means").noconvert(), py::arg("precisions_cholesky").noconvert(),
+                                            py::arg("X").noconvert());
+  auto evaluation = [&](const char* name, auto compute) {
+    std::apply(
+        [&](auto... args) {
+          m.def(
+              name,
+              [compute](const std::string& type, ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc,
+                        ConstMatrixRef<T> x) { return compute(gmmcore::factorize(make_mixture<T>(type, w, mu, pc)), x); },
+              args..., release);
+        },
+        mixture_args);
+  };
+  evaluation("mixture_log_prob", [](const auto& f, const auto& x) { return gmmcore::forward(f, x); });
+  evaluation("mixture_predict_proba", [](const auto& f, const auto& x) { return gmmcore::expectation(f, x); });
+  evaluation("mixture_score_samples", [](const auto& f, const auto& x) { return gmmcore::log_likelihood(f, x); });
+
+  m.def(
+      "fit_mixture",
+      [](ConstMatrixRef<T> x, ConstVectorRef<T> sample_weight, const std::string& covariance_type, Index n_components,
+         double tol, double reg_covar, Index max_iter, Index n_init, const std::string& init, std::uint64_t seed,
+         ConstVectorRef<T> weights_init, ConstMatrixRef<T> means_init, ConstMatrixRef<T> covariances_init,
+         ConstMatrixRef<T> precisions_cholesky_init, bool warm_start, double warm_lower_bound,
+         const py::object& callback) {
+        gmmcore::FitOptions opt;
+        opt.covariance_type = gmmcore::parse_covariance_type(covariance_type);
+        opt.n_components = n_components;
+        opt.tol = tol;
+        opt.reg_covar = reg_covar;
+        opt.max_iter = max_iter;
+        opt.n_init = n_init;
+        opt.init = gmmcore::parse_init_method(init);
+        opt.seed = seed;
+        gmmcore::InitialParams<T> given{weights_init, means_init, covariances_init, precisions_cholesky_init};
+        gmmcore::IterationCallback report;
+        if (!callback.is_none())
+          report = [&callback](Index init, Index n_iter, double lower_bound, double change) {
+            py::gil_scoped_acquire acquire;
+            callback(init, n_iter, lower_bound, change);
+          };
+        gmmcore::FitResult<T> r;
+        {
+          py::gil_scoped_release release;
+          r = gmmcore::fit_mixture<T>(x, sample_weight, opt, given, warm_start, warm_lower_bound, report);
+        }
+        return py::make_tuple(r.mixture.weights, r.mixture.means, r.mixture.covariances,
+                              r.mixture.precisions_cholesky, r.converged, r.n_iter, r.lower_bound, r.lower_bounds);
+      },
+      py::arg("X").noconvert(), py::arg("sample_weight").noconvert(), py::arg("covariance_type"),
+      py::arg("n_components"), py::arg("tol"), py::arg("reg_covar"), py::arg("max_iter"), py::arg("n_init"),
+      py::arg("init_params"), py::arg("seed"), py::arg("weights_init").noconvert(), py::arg("means_init").noconvert(),
+      py::arg("covariances_init").noconvert(), py::arg("precisions_cholesky_init").noconvert(),
+      py::arg("warm_start"), py::arg("warm_lower_bound"), py::arg("callback"));
+  if constexpr (std::is_same_v<T, double>)  // dtype-independent: bind once
+    m.def("n_parameters", [](const std::string& covariance_type, Index n_components, Index n_features) {
+      return gmmcore::n_parameters(gmmcore::parse_covariance_type(covariance_type), n_components, n_features);
+    });
 }
 
 template <class T>
@@ -84,6 +167,7 @@ void bind_dtype(py::module_& m) {
         return std::make_tuple(std::move(p.weights), std::move(p.means), std::move(p.covariances));
       },
       w, mu, cov, x, py::arg("epochs"), py::arg("jitter"), release);
+  bind_mixture<T>(m);
   m.def(
       "logsumexp_rows", [](ConstMatrixRef<T> a) { return gmmcore::logsumexp_rows<T>(a); }, py::arg("a").noconvert(),
       release);

@@ -19,7 +19,17 @@ from ._params import GMMParams, Gradients, init_params
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # The estimator needs scikit-learn; import it (and sklearn) only when asked for.
+    if name == "GaussianMixture":
+        from ._mixture import GaussianMixture
+
+        return GaussianMixture
+    raise AttributeError(f"module 'gmmcore' has no attribute {name!r}")
+
 __all__ = [
+    "GaussianMixture",
     "GMMParams",
     "Gradients",
     "init_params",

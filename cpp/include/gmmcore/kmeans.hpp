@@ -1,0 +1,174 @@
+#pragma once
+// k-means for initialising mixtures: scikit-learn's greedy k-means++ seeding
+// and Lloyd iterations, with optional sample weights, deterministic for a seed
+// and for any thread count.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "gmmcore/forward.hpp"
+#include "gmmcore/parallel.hpp"
+#include "gmmcore/random.hpp"
+
+namespace gmmcore {
+
+namespace detail {
+
+// d2(i) = min(d2(i), |x_i - c|^2) over all rows, in parallel.
+template <class T>
+void update_closest(const ConstMatrixRef<T>& x, const Eigen::Ref<const Vector<T>>& c, Vector<double>& d2) {
+  parallel_blocks(x.rows(), [&](RowRange r) {
+    const auto dist = (x.middleRows(r.begin, r.size()).rowwise() - c.transpose()).rowwise().squaredNorm();
+    d2.segment(r.begin, r.size()) = d2.segment(r.begin, r.size()).cwiseMin(dist.template cast<double>());
+  });
+}
+
+// Index i with probability p_i / sum(p), by inverse transform on the prefix sums.
+inline Index sample_index(const Vector<double>& p, double u) {
+  const double target = u * p.sum();
+  double acc = 0;
+  for (Index i = 0; i < p.size(); ++i) {
+    acc += p(i);
+    if (acc > target) return i;
+  }
+  for (Index i = p.size() - 1; i > 0; --i)
+    if (p(i) > 0) return i;
+  return 0;
+}
+
+struct ColumnSums {
+  Vector<double> sum;
+  ColumnSums& operator+=(const ColumnSums& o) {
+    sum += o.sum;
+    return *this;
+  }
+};
+
+// mean_d var(x_d): the mean over features of the (unweighted) column variances.
+template <class T>
+double mean_variance(const ConstMatrixRef<T>& x) {
+  const Index N = x.rows(), D = x.cols();
+  if (N == 0) return 0;
+  Vector<double> mean = Vector<double>::Zero(D);
+  auto column_sums = [&](bool centred) {
+    return reduce_blocks<ColumnSums>(
+               N, Index(sizeof(double)) * D, [&] { return ColumnSums{Vector<double>::Zero(D)}; },
+               [&](ColumnSums& acc, RowRange r) {
+                 RowMatrix<double> xb = x.middleRows(r.begin, r.size()).template cast<double>();
+                 if (centred) xb = (xb.rowwise() - mean.transpose()).cwiseAbs2();
+                 acc.sum += xb.colwise().sum().transpose();
+               })
+        .sum;
+  };
+  mean = column_sums(false) / double(N);
+  return column_sums(true).sum() / double(N) / double(D);
+}
+
+}  // namespace detail
+
+// Greedy k-means++ (as scikit-learn's kmeans_plusplus): each new centre is the
+// best, by resulting potential, of 2 + floor(log K) candidates sampled with
+// probability proportional to s_i * d2(x_i). Returns the K seed row indices.
+template <class T>
+std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                                   Index n_clusters, Rng& rng) {
+  const Index N = x.rows();
+  const Vector<double> sw = sample_weight.size() ? Vector<double>(sample_weight.template cast<double>())
+                                                 : Vector<double>::Ones(N);
+  const Index n_trials = 2 + static_cast<Index>(std::log(double(n_clusters)));
+  std::vector<Index> centres{detail::sample_index(sw, rng.uniform())};
+  Vector<double> closest = Vector<double>::Constant(N, std::numeric_limits<double>::infinity());
+  detail::update_closest<T>(x, x.row(centres[0]).transpose(), closest);
+  while (static_cast<Index>(centres.size()) < n_clusters) {
+    const Vector<double> p = sw.cwiseProduct(closest);
+    Index best = -1;
+    double best_potential = std::numeric_limits<double>::infinity();
+    Vector<double> best_closest;
+    for (Index t = 0; t < n_trials; ++t) {
+      const Index candidate = detail::sample_index(p, rng.uniform());
+      Vector<double> d2 = closest;
+      detail::update_closest<T>(x, x.row(candidate).transpose(), d2);
+      const double potential = sw.dot(d2);
+      if (potential < best_potential) {
+        best_potential = potential;
+        best = candidate;
+        best_closest = std::move(d2);
+      }
+    }
+    centres.push_back(best);
+    closest = std::move(best_closest);
+  }
+  return centres;
+}
+
+struct KMeansResult {
+  std::vector<int> labels;
+  Index n_iter = 0;
+};
+
+// Lloyd iterations from `centres` (K, D): assign each row to its nearest
+// centre (ties to the lowest index), move each centre to the weighted mean of
+// its rows (an empty cluster keeps its centre); stop when the labels no longer
+// change or the total squared centre shift is <= tol * mean_d var(x_d)
+// (scikit-learn's relative tolerance). Returns the final labels.
+template <class T>
+KMeansResult kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, RowMatrix<T> centres,
+                          Index max_iter, double tol) {
+  const Index N = x.rows(), K = centres.rows(), D = centres.cols();
+  const bool weighted = sample_weight.size() > 0;
+  const double threshold = tol * detail::mean_variance<T>(x);
+
+  KMeansResult result;
+  result.labels.assign(static_cast<size_t>(N), -1);
+  auto assign = [&](const RowMatrix<T>& c, std::vector<int>& labels) {
+    detail::parallel_blocks(N, [&](detail::RowRange r) {
+      const auto xb = x.middleRows(r.begin, r.size());
+      RowMatrix<T> dist(r.size(), K);
+      for (Index k = 0; k < K; ++k) dist.col(k) = (xb.rowwise() - c.row(k)).rowwise().squaredNorm();
+      for (Index i = 0; i < r.size(); ++i) {
+        Index best;
+        dist.row(i).minCoeff(&best);
+        labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
+      }
+    });
+  };
+  struct Sums {
+    RowMatrix<double> sum;
+    Vector<double> weight;
+    Sums& operator+=(const Sums& o) {
+      sum += o.sum;
+      weight += o.weight;
+      return *this;
+    }
+  };
+  std::vector<int> previous;
+  for (result.n_iter = 1; result.n_iter <= max_iter; ++result.n_iter) {
+    previous = result.labels;
+    assign(centres, result.labels);
+    if (result.labels == previous) return result;
+    const Sums sums = detail::reduce_blocks<Sums>(
+        N, Index(sizeof(double)) * K * (D + 1),
+        [&] { return Sums{RowMatrix<double>::Zero(K, D), Vector<double>::Zero(K)}; },
+        [&](Sums& acc, detail::RowRange r) {
+          for (Index i = r.begin; i < r.end; ++i) {
+            const int k = result.labels[static_cast<size_t>(i)];
+            const double s = weighted ? double(sample_weight(i)) : 1.0;
+            acc.sum.row(k) += s * x.row(i).template cast<double>();
+            acc.weight(k) += s;
+          }
+        });
+    double shift = 0;
+    for (Index k = 0; k < K; ++k) {
+      if (!(sums.weight(k) > 0)) continue;
+      const Vector<T> moved = (sums.sum.row(k) / sums.weight(k)).transpose().template cast<T>();
+      shift += (moved.transpose() - centres.row(k)).template cast<double>().squaredNorm();
+      centres.row(k) = moved.transpose();
+    }
+    if (shift <= threshold) break;
+  }
+  result.n_iter = std::min(result.n_iter, max_iter);
+  assign(centres, result.labels);
+  return result;
+}
+
+}  // namespace gmmcore

@@ -1,0 +1,252 @@
+#pragma once
+// scikit-learn's GaussianMixture fit, natively: initialisation (k-means,
+// k-means++, random, random_from_data or given parameters), EM to convergence
+// of the lower bound, n_init restarts keeping the best, warm start, sample
+// weights. The M-step follows scikit-learn exactly: with N'_k = N_k + 10 eps,
+//   mu_k = sum_i s_i r_ik x_i / N'_k,   w_k = N'_k / sum_j N'_j,
+//   full:      Sigma_k = sum_i s_i r_ik (x_i - mu_k)(x_i - mu_k)^T / N'_k + reg I
+//   tied:      Sigma   = sum_k sum_i s_i r_ik (x_i - mu_k)(x_i - mu_k)^T / sum_k N'_k + reg I
+//   diag:      Sigma_k = sum_i s_i r_ik (x_i - mu_k)^2 / N'_k + reg     (elementwise)
+//   spherical: sigma_k^2 = mean_d of the diag variances,
+// evaluated from the shifted sums of sufficient_statistics.hpp. The lower
+// bound is the (weighted) mean log-likelihood of the E-step.
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "gmmcore/kmeans.hpp"
+#include "gmmcore/mixture.hpp"
+#include "gmmcore/random.hpp"
+#include "gmmcore/sufficient_statistics.hpp"
+
+namespace gmmcore {
+
+enum class InitMethod { kmeans, kmeans_plusplus, random, random_from_data };
+
+inline InitMethod parse_init_method(const std::string& name) {
+  if (name == "kmeans") return InitMethod::kmeans;
+  if (name == "k-means++") return InitMethod::kmeans_plusplus;
+  if (name == "random") return InitMethod::random;
+  if (name == "random_from_data") return InitMethod::random_from_data;
+  throw std::invalid_argument("init_params must be 'kmeans', 'k-means++', 'random' or 'random_from_data', got '" +
+                              name + "'");
+}
+
+struct FitOptions {
+  CovarianceType covariance_type = CovarianceType::full;
+  Index n_components = 1;
+  double tol = 1e-3;
+  double reg_covar = 1e-6;
+  Index max_iter = 100;
+  Index n_init = 1;
+  InitMethod init = InitMethod::kmeans;
+  std::uint64_t seed = 0;
+  Index kmeans_max_iter = 300;
+  double kmeans_tol = 1e-4;
+};
+
+// User-given starting values; an empty matrix means "not given". Given
+// precisions come as both precisions_cholesky and covariances, shaped as in
+// Mixture.
+template <class T>
+struct InitialParams {
+  Vector<T> weights;
+  RowMatrix<T> means;
+  RowMatrix<T> covariances;
+  RowMatrix<T> precisions_cholesky;
+
+  bool complete() const { return weights.size() && means.size() && precisions_cholesky.size(); }
+};
+
+template <class T>
+struct FitResult {
+  Mixture<T> mixture;
+  bool converged = false;
+  Index n_iter = 0;
+  double lower_bound = -std::numeric_limits<double>::infinity();
+  std::vector<double> lower_bounds;
+};
+
+// Called after every EM iteration with (init, n_iter, lower_bound, change).
+using IterationCallback = std::function<void(Index, Index, double, double)>;
+
+namespace detail {
+
+// Parameters from weighted sufficient statistics around `shifts` (the M-step
+// and the initialisation from responsibilities). Weights are N'_k / weight_norm.
+template <class T>
+Mixture<T> mixture_from_stats(CovarianceType type, const SufficientStats<T>& st, const RowMatrix<T>& shifts,
+                              T reg_covar, T weight_norm) {
+  const Index K = shifts.rows(), D = shifts.cols();
+  const T ten_eps = T(10) * std::numeric_limits<T>::epsilon();
+  const Vector<T> nk = st.n.array() + ten_eps;
+  // delta_k = mu_k - c_k, so that x - mu_k = (x - c_k) - delta_k.
+  const RowMatrix<T> delta = (st.s - ten_eps * shifts).array().colwise() / nk.array();
+  Mixture<T> m;
+  m.covariance_type = type;
+  m.weights = nk / weight_norm;
+  m.means = shifts + delta;
+  switch (type) {
+    case CovarianceType::full:
+    case CovarianceType::tied: {
+      const bool tied = type == CovarianceType::tied;
+      m.covariances = RowMatrix<T>::Zero(tied ? 1 : K, D * D);
+      Square<T> total = Square<T>::Zero(D, D);
+      for (Index k = 0; k < K; ++k) {
+        const Vector<T> d = delta.row(k).transpose(), s = st.s.row(k).transpose();
+        Square<T> scatter = st.ss[static_cast<size_t>(k)].template selfadjointView<Eigen::Lower>();
+        scatter -= d * s.transpose() + s * d.transpose();
+        scatter += st.n(k) * d * d.transpose();
+        if (tied) {
+          total += scatter;
+          continue;
+        }
+        scatter /= nk(k);
+        scatter.diagonal().array() += reg_covar;
+        Eigen::Map<RowMatrix<T>>(m.covariances.row(k).data(), D, D) = scatter;
+      }
+      if (tied) {
+        total /= nk.sum();
+        total.diagonal().array() += reg_covar;
+        Eigen::Map<RowMatrix<T>>(m.covariances.data(), D, D) = total;
+      }
+      break;
+    }
+    case CovarianceType::diag:
+    case CovarianceType::spherical: {
+      RowMatrix<T> var = st.q - T(2) * delta.cwiseProduct(st.s);
+      var += (delta.cwiseAbs2().array().colwise() * st.n.array()).matrix();
+      var = (var.array().colwise() / nk.array()) + reg_covar;
+      if (type == CovarianceType::diag)
+        m.covariances = std::move(var);
+      else
+        m.covariances = var.rowwise().mean();
+      break;
+    }
+  }
+  compute_precisions_cholesky(m);
+  return m;
+}
+
+// Responsibilities of the chosen initialisation, as a block filler for
+// accumulate_stats (log p is not known yet: lse = 0).
+template <class T>
+Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                           const FitOptions& opt, const InitialParams<T>& given, Rng& rng) {
+  const Index N = x.rows(), K = opt.n_components;
+  Mixture<T> m;
+  m.covariance_type = opt.covariance_type;
+  if (!given.complete()) {
+    std::vector<int> labels;          // kmeans: cluster of each row
+    std::vector<Index> seeds;         // k-means++ / random_from_data: row of each component
+    std::uint64_t random_seed = 0;    // random: stream of uniform responsibilities
+    switch (opt.init) {
+      case InitMethod::kmeans: {
+        const auto rows = kmeans_plusplus<T>(x, sample_weight, K, rng);
+        RowMatrix<T> centres(K, x.cols());
+        for (Index k = 0; k < K; ++k) centres.row(k) = x.row(rows[static_cast<size_t>(k)]);
+        labels = kmeans_lloyd<T>(x, sample_weight, centres, opt.kmeans_max_iter, opt.kmeans_tol).labels;
+        break;
+      }
+      case InitMethod::kmeans_plusplus:
+        seeds = kmeans_plusplus<T>(x, sample_weight, K, rng);
+        break;
+      case InitMethod::random_from_data:
+        while (static_cast<Index>(seeds.size()) < K) {
+          const Index i = rng.below(N);
+          if (std::find(seeds.begin(), seeds.end(), i) == seeds.end()) seeds.push_back(i);
+        }
+        break;
+      case InitMethod::random:
+        random_seed = rng.next();
+        break;
+    }
+    const RowMatrix<T> shifts = x.row(0).replicate(K, 1);
+    const auto stats = accumulate_stats<T>(
+        x, sample_weight, shifts, is_diagonal(opt.covariance_type), [&](RowRange r, const auto&, auto& ws) {
+          ws.lse.setZero();
+          ws.y.setZero();
+          for (Index i = r.begin; i < r.end; ++i) {
+            auto row = ws.y.row(i - r.begin);
+            if (!labels.empty()) {
+              row(labels[static_cast<size_t>(i)]) = T(1);
+            } else if (!seeds.empty()) {
+              for (Index k = 0; k < K; ++k)
+                if (seeds[static_cast<size_t>(k)] == i) row(k) = T(1);
+            } else {
+              for (Index k = 0; k < K; ++k) row(k) = T(uniform_at(random_seed, std::uint64_t(i * K + k)));
+              row /= row.sum();
+            }
+          }
+        });
+    const T weight_norm = sample_weight.size() ? sample_weight.sum() : T(N);
+    m = mixture_from_stats<T>(opt.covariance_type, stats, shifts, T(opt.reg_covar), weight_norm);
+  }
+  if (given.weights.size()) m.weights = given.weights;
+  if (given.means.size()) m.means = given.means;
+  if (given.precisions_cholesky.size()) {
+    m.precisions_cholesky = given.precisions_cholesky;
+    m.covariances = given.covariances;
+  }
+  return m;
+}
+
+}  // namespace detail
+
+// Fits a mixture to X (N, D) with optional sample weights (N) as scikit-learn's
+// GaussianMixture.fit does. With warm_start, `given` must be complete, one
+// initialisation is run and the lower bound starts at warm_lower_bound.
+template <class T>
+FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                         const FitOptions& opt, const InitialParams<T>& given, bool warm_start,
+                         double warm_lower_bound, const IterationCallback& callback = {}) {
+  const Index N = x.rows();
+  if (opt.n_components < 1) throw std::invalid_argument("n_components must be at least 1");
+  if (N < opt.n_components) throw std::invalid_argument("n_samples must be at least n_components");
+  if (sample_weight.size() && sample_weight.size() != N)
+    throw std::invalid_argument("sample_weight must have one entry per sample");
+  if (warm_start && !given.complete()) throw std::invalid_argument("warm_start needs the current parameters");
+  const double weight_total = sample_weight.size() ? double(sample_weight.template cast<double>().sum()) : double(N);
+  if (!(weight_total > 0)) throw std::invalid_argument("sample_weight must have a positive sum");
+
+  FitResult<T> best;
+  bool have_best = false;
+  const Index n_init = warm_start ? 1 : opt.n_init;
+  for (Index init = 0; init < n_init; ++init) {
+    Rng rng(mix64(opt.seed) ^ std::uint64_t(init));
+    Mixture<T> m = detail::initial_mixture<T>(x, sample_weight, opt, given, rng);
+    double lower_bound = warm_start ? warm_lower_bound : -std::numeric_limits<double>::infinity();
+    std::vector<double> lower_bounds;
+    bool converged = false;
+    Index n_iter = 0;
+    for (n_iter = 1; n_iter <= opt.max_iter; ++n_iter) {
+      const double previous = lower_bound;
+      const auto stats = detail::e_step_stats(factorize(m), x, sample_weight);
+      m = detail::mixture_from_stats<T>(opt.covariance_type, stats, m.means, T(opt.reg_covar), stats.n.sum() +
+                                        T(opt.n_components) * T(10) * std::numeric_limits<T>::epsilon());
+      lower_bound = stats.log_likelihood / weight_total;
+      lower_bounds.push_back(lower_bound);
+      const double change = lower_bound - previous;
+      if (callback) callback(init, n_iter, lower_bound, change);
+      if (std::abs(change) < opt.tol) {
+        converged = true;
+        break;
+      }
+    }
+    n_iter = std::min(n_iter, opt.max_iter);
+    if (opt.max_iter == 0 || !have_best || lower_bound > best.lower_bound) {
+      best.mixture = std::move(m);
+      best.lower_bound = opt.max_iter == 0 ? -std::numeric_limits<double>::infinity() : lower_bound;
+      best.lower_bounds = std::move(lower_bounds);
+      best.n_iter = n_iter;
+      best.converged = converged;
+      have_best = true;
+    }
+  }
+  return best;
+}
+
+}  // namespace gmmcore

@@ -1,0 +1,506 @@
+"""``gmmcore.GaussianMixture``: scikit-learn's estimator, fitted natively.
+
+Parameters, defaults, validation, attributes and methods follow
+``sklearn.mixture.GaussianMixture``; initialisation (k-means, k-means++,
+random, random_from_data) and the whole EM loop (convergence, ``n_init``
+restarts, warm start) run in C++, which calls back into Python only for
+``verbose`` output. ``fit`` also accepts ``sample_weight``.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, DensityMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _native
+
+__all__ = ["GaussianMixture"]
+
+_PRECISIONS_SHAPE = {
+    "full": lambda k, d: (k, d, d),
+    "tied": lambda k, d: (d, d),
+    "diag": lambda k, d: (k, d),
+    "spherical": lambda k, d: (k,),
+}
+
+
+def _check_shape(param, shape, name):
+    if param.shape != shape:
+        raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {param.shape}")
+
+
+def _check_weights(weights, n_components, dtype):
+    weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
+    _check_shape(weights, (n_components,), "weights")
+    if np.any(weights < 0.0) or np.any(weights > 1.0):
+        raise ValueError(
+            "The parameter 'weights' should be in the range [0, 1], but got max value "
+            f"{np.max(weights):.5f}, min value {np.min(weights):.5f}"
+        )
+    atol = 1e-6 if weights.dtype == np.float32 else 1e-8
+    if not np.allclose(np.abs(1.0 - np.sum(weights)), 0.0, atol=atol):
+        raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {np.sum(weights):.5f}")
+    return weights.astype(dtype)
+
+
+def _check_means(means, n_components, n_features, dtype):
+    means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
+    _check_shape(means, (n_components, n_features), "means")
+    return means.astype(dtype)
+
+
+def _check_precisions(precisions, covariance_type, n_components, n_features):
+    """Validated precisions (sklearn's rules), as float64."""
+    precisions = check_array(
+        precisions, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=covariance_type == "full"
+    )
+    name = f"{covariance_type} precision"
+    _check_shape(precisions, _PRECISIONS_SHAPE[covariance_type](n_components, n_features), name)
+    precisions = precisions.astype(np.float64)
+    if covariance_type in ("diag", "spherical"):
+        if np.any(precisions <= 0.0):
+            raise ValueError(f"'{name}' should be positive")
+    else:
+        for matrix in precisions.reshape(-1, n_features, n_features):
+            if not (np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)):
+                raise ValueError(f"'{name}' should be symmetric, positive-definite")
+    return precisions
+
+
+def _precisions_to_native(precisions, covariance_type, dtype):
+    """(covariances, precisions_cholesky) in the native (rows, cols) layout.
+
+    For a precision matrix ``Lambda`` the upper-triangular ``U`` with
+    ``Lambda = U U^T`` is the flipped Cholesky factor of the flipped matrix.
+    """
+    if covariance_type in ("diag", "spherical"):
+        covariances, chol = 1.0 / precisions, np.sqrt(precisions)
+    else:
+        matrices = precisions.reshape(-1, *precisions.shape[-2:])
+        chol = np.flip(np.linalg.cholesky(np.flip(matrices, (1, 2))), (1, 2))
+        covariances = np.linalg.inv(matrices)
+    return _native_layout(covariances, covariance_type, dtype), _native_layout(chol, covariance_type, dtype)
+
+
+def _native_layout(array, covariance_type, dtype):
+    rows = 1 if covariance_type == "tied" else array.shape[0]
+    return np.ascontiguousarray(array, dtype=dtype).reshape(rows, -1)
+
+
+def _user_layout(array, covariance_type, n_features):
+    shape = {
+        "full": (-1, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (-1, n_features),
+        "spherical": (-1,),
+    }[covariance_type]
+    return array.reshape(shape)
+
+
+def _check_sample_weight(sample_weight, X):
+    n_samples = X.shape[0]
+    if sample_weight is None:
+        return np.empty(0, dtype=X.dtype)
+    if isinstance(sample_weight, Real):
+        sample_weight = np.full(n_samples, sample_weight)
+    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype, input_name="sample_weight")
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!")
+    if np.any(sample_weight < 0):
+        raise ValueError("Negative values in data passed to `sample_weight`")
+    if not np.sum(sample_weight) > 0:
+        raise ValueError("sample_weight must have a positive sum")
+    return np.ascontiguousarray(sample_weight)
+
+
+class GaussianMixture(DensityMixin, ClusterMixin, BaseEstimator):
+    """Gaussian mixture model fitted by EM, natively; a drop-in for scikit-learn's.
+
+    Same parameters, defaults and attributes as
+    :class:`sklearn.mixture.GaussianMixture`. Differences: k-means
+    initialisation runs in gmmcore's C++ (k-means++ seeding and Lloyd
+    iterations; an empty cluster keeps its centre), so a given
+    ``random_state`` gives a different, but deterministic, start than
+    scikit-learn; ``fit`` accepts ``sample_weight``; float32 input is fitted
+    in float32 throughout.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Form of the covariance of each component.
+    tol : float, default=1e-3
+        Convergence threshold on the change of the lower bound (the mean
+        log-likelihood).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
+    max_iter : int, default=100
+        EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the best lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How responsibilities are initialised.
+    weights_init : array-like of shape (n_components,), default=None
+    means_init : array-like of shape (n_components, n_features), default=None
+    precisions_init : array-like, default=None
+        Shape (n_components, n_features, n_features) for 'full',
+        (n_features, n_features) for 'tied', (n_components, n_features) for
+        'diag', (n_components,) for 'spherical'.
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+        Start from the previous fit's parameters (one initialisation).
+    verbose : int, default=0
+    verbose_interval : int, default=10
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        Shaped like ``precisions_init`` for the covariance type.
+    precisions_ : ndarray
+    precisions_cholesky_ : ndarray
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Lower bound (mean log-likelihood) of the best initialisation.
+    lower_bounds_ : list of float
+        Lower bound after each iteration of the best initialisation.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when fitted on a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmmcore import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> np.sort(gm.means_[:, 0])
+    array([ 1., 10.])
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters with EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight is equivalent to repeating
+            the sample that many times.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the model and return the most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got "
+                f"n_components = {self.n_components}, n_samples = {n_samples}"
+            )
+        X = np.ascontiguousarray(X)
+        dtype = X.dtype
+        sample_weight = _check_sample_weight(sample_weight, X)
+        given = self._initial_values(n_features, dtype)
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        if not do_init:
+            given = (
+                self.weights_.astype(dtype),
+                self.means_.astype(dtype),
+                _native_layout(self.covariances_, self.covariance_type, dtype),
+                _native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
+            )
+        weights, means, covariances, chol, converged, n_iter, lower_bound, lower_bounds = _native.fit_mixture(
+            X,
+            sample_weight,
+            self.covariance_type,
+            self.n_components,
+            float(self.tol),
+            float(self.reg_covar),
+            int(self.max_iter),
+            int(self.n_init),
+            self.init_params,
+            int(seed),
+            *given,
+            not do_init,
+            float(self.lower_bound_) if not do_init else -np.inf,
+            self._verbose_callback() if self.verbose else None,
+        )
+        self.weights_ = weights
+        self.means_ = means
+        self.covariances_ = _user_layout(covariances, self.covariance_type, n_features)
+        self.precisions_cholesky_ = _user_layout(chol, self.covariance_type, n_features)
+        self.precisions_ = self._precisions_from_cholesky()
+        self.converged_ = bool(converged)
+        self.n_iter_ = int(n_iter)
+        self.lower_bound_ = float(lower_bound)
+        self.lower_bounds_ = list(lower_bounds)
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init parameters, "
+                "or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+            )
+        return self._log_prob(X).argmax(axis=1)
+
+    def _initial_values(self, n_features, dtype):
+        """User-given starting values, validated as scikit-learn does; empty when absent."""
+        k = self.n_components
+        weights = np.empty(0, dtype) if self.weights_init is None else _check_weights(self.weights_init, k, dtype)
+        means = np.empty((0, 0), dtype) if self.means_init is None else _check_means(self.means_init, k, n_features, dtype)
+        if self.precisions_init is None:
+            covariances = chol = np.empty((0, 0), dtype)
+        else:
+            precisions = _check_precisions(self.precisions_init, self.covariance_type, k, n_features)
+            covariances, chol = _precisions_to_native(precisions, self.covariance_type, dtype)
+        return weights, means, covariances, chol
+
+    def _precisions_from_cholesky(self):
+        chol = self.precisions_cholesky_
+        if self.covariance_type == "full":
+            return np.matmul(chol, np.swapaxes(chol, 1, 2))
+        if self.covariance_type == "tied":
+            return chol @ chol.T
+        return chol**2
+
+    def _verbose_callback(self):
+        """Prints scikit-learn's progress messages; called by C++ once per iteration."""
+        start = {"init": time.time(), "iter": time.time()}
+
+        def report(init, n_iter, lower_bound, change):
+            now = time.time()
+            if n_iter == 1:
+                print(f"Initialization {init}")
+                start["init"] = start["iter"] = now
+            if n_iter % self.verbose_interval == 0:
+                if self.verbose == 1:
+                    print(f"  Iteration {n_iter}")
+                else:
+                    print(f"    Iteration {n_iter}\t time lapse {now - start['iter']:.5f}s\t ll change {change:.5f}")
+                    start["iter"] = now
+            converged = abs(change) < self.tol
+            if converged or n_iter == self.max_iter:
+                message = "converged" if converged else "did not converge"
+                if self.verbose == 1:
+                    print(f"Initialization {message}.")
+                else:
+                    print(f"Initialization {message}. time lapse {now - start['init']:.5f}s\t lower bound {lower_bound:.5f}.")
+
+        return report
+
+    # ------------------------------------------------------------ evaluate
+
+    def _evaluation_args(self, X):
+        """Validated X and model arrays in one working dtype for ``_native``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
+        return (
+            self.covariance_type,
+            np.ascontiguousarray(self.weights_, dtype=dtype),
+            np.ascontiguousarray(self.means_, dtype=dtype),
+            _native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
+            np.ascontiguousarray(X, dtype=dtype),
+        )
+
+    def _log_prob(self, X):
+        """Weighted log-probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` of a validated X."""
+        return _native.mixture_log_prob(*self._evaluation_args(X))
+
+    def score_samples(self, X):
+        """Log-likelihood ``log p(x)`` of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        return _native.mixture_score_samples(*self._evaluation_args(X))
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        float
+        """
+        return float(self.score_samples(X).mean())
+
+    def predict(self, X):
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self._log_prob(X).argmax(axis=1)
+
+    def predict_proba(self, X):
+        """Responsibilities of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        return _native.mixture_predict_proba(*self._evaluation_args(X))
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture (as scikit-learn does, with its RNG calls).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component of each sample.
+        """
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample."
+            )
+        n_features = self.means_.shape[1]
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
+        if self.covariance_type == "full":
+            parts = [rng.multivariate_normal(m, c, int(n)) for m, c, n in zip(self.means_, self.covariances_, counts)]
+        elif self.covariance_type == "tied":
+            parts = [rng.multivariate_normal(m, self.covariances_, int(n)) for m, n in zip(self.means_, counts)]
+        else:
+            parts = [
+                m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
+                for m, c, n in zip(self.means_, self.covariances_, counts)
+            ]
+        labels = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
+        return np.vstack(parts), labels
+
+    def _n_parameters(self):
+        return _native.n_parameters(self.covariance_type, self.n_components, self.means_.shape[1])
+
+    def bic(self, X):
+        """Bayesian information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        float
+        """
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+
+    def aic(self, X):
+        """Akaike information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        float
+        """
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
