@@ -9,7 +9,7 @@ Prints, for float64 and float32:
     (scikit-learn also runs one final E-step after its loop; that is its cost);
   * forward + backward (VJP) next to PyTorch autograd through
     ``log w + MultivariateNormal(mu, Sigma).log_prob(x)``, when torch is installed.
-Each time is the best of ``--repeat`` runs. Needs scikit-learn (``pip install .[bench]``).
+Each time is the best of ``--repeat`` runs. scikit-learn comes with gmmcore; PyTorch is optional.
 """
 
 import argparse

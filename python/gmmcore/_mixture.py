@@ -12,7 +12,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, DensityMixin, _fit_context
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -115,11 +115,11 @@ def _check_sample_weight(sample_weight, X):
     if np.any(sample_weight < 0):
         raise ValueError("Negative values in data passed to `sample_weight`")
     if not np.sum(sample_weight) > 0:
-        raise ValueError("sample_weight must have a positive sum")
+        raise ValueError("Sample weights sum to zero: at least one weight must be positive")
     return np.ascontiguousarray(sample_weight)
 
 
-class GaussianMixture(DensityMixin, ClusterMixin, BaseEstimator):
+class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by EM, natively; a drop-in for scikit-learn's.
 
     Same parameters, defaults and attributes as
@@ -239,7 +239,7 @@ class GaussianMixture(DensityMixin, ClusterMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, callback=None):
         """Estimate the model parameters with EM.
 
         Parameters
@@ -249,16 +249,20 @@ class GaussianMixture(DensityMixin, ClusterMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; an integer weight is equivalent to repeating
             the sample that many times.
+        callback : callable, default=None
+            Called after every EM iteration as
+            ``callback(init, n_iter, lower_bound, change)`` (e.g. for a
+            progress bar); an exception it raises aborts the fit.
 
         Returns
         -------
         self : GaussianMixture
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        self.fit_predict(X, y, sample_weight=sample_weight, callback=callback)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X, y=None, sample_weight=None, callback=None):
         """Fit the model and return the most probable component of each sample.
 
         Parameters
@@ -266,6 +270,8 @@ class GaussianMixture(DensityMixin, ClusterMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
+        callback : callable, default=None
+            See :meth:`fit`.
 
         Returns
         -------
@@ -305,7 +311,7 @@ class GaussianMixture(DensityMixin, ClusterMixin, BaseEstimator):
             *given,
             not do_init,
             float(self.lower_bound_) if not do_init else -np.inf,
-            self._verbose_callback() if self.verbose else None,
+            self._iteration_callback(callback),
         )
         self.weights_ = weights
         self.means_ = means
@@ -344,8 +350,10 @@ class GaussianMixture(DensityMixin, ClusterMixin, BaseEstimator):
             return chol @ chol.T
         return chol**2
 
-    def _verbose_callback(self):
-        """Prints scikit-learn's progress messages; called by C++ once per iteration."""
+    def _iteration_callback(self, user_callback):
+        """What C++ calls once per iteration: verbose printing and the user's callback, or None."""
+        if not self.verbose:
+            return user_callback
         start = {"init": time.time(), "iter": time.time()}
 
         def report(init, n_iter, lower_bound, change):
@@ -366,6 +374,8 @@ class GaussianMixture(DensityMixin, ClusterMixin, BaseEstimator):
                     print(f"Initialization {message}.")
                 else:
                     print(f"Initialization {message}. time lapse {now - start['init']:.5f}s\t lower bound {lower_bound:.5f}.")
+            if user_callback is not None:
+                user_callback(init, n_iter, lower_bound, change)
 
         return report
 
