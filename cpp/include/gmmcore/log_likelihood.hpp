@@ -10,8 +10,8 @@ template <class T>
 Vector<T> log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<T>& x) {
   Vector<T> out(x.rows());
   detail::parallel_checked_blocks(f, x, [&](detail::RowRange r, const auto& xb, auto& ws) {
-    detail::component_log_probs_block(f, xb, ws.y, ws);
-    detail::logsumexp_rows<T>(ws.y, out.segment(r.begin, r.size()));
+    detail::component_log_probs_block(f, xb, ws);
+    detail::logsumexp_cols<T>(ws.y, out.segment(r.begin, r.size()));
   });
   return out;
 }
@@ -32,8 +32,8 @@ double negative_log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<
         detail::check_block_finite(xb, r.begin, "X");
         detail::BlockWorkspace<T> ws;
         ws.resize(r.size(), f.n_features(), f.n_components());
-        detail::component_log_probs_block(f, xb, ws.y, ws);
-        detail::logsumexp_rows<T>(ws.y, ws.lse);
+        detail::component_log_probs_block(f, xb, ws);
+        detail::logsumexp_cols<T>(ws.y, ws.lse);
         acc.value -= ws.lse.template cast<double>().sum();
       });
   return total.value;

@@ -22,26 +22,49 @@ typename Derived::Scalar logsumexp(const Eigen::DenseBase<Derived>& a) {
 
 namespace detail {
 
-// out(i) = lse(A.row(i)) for the rows of one block.
+// Row maxima of a column-major (B, K) block, vectorised over rows.
 template <class T>
-void logsumexp_rows(const ConstMatrixRef<T>& a, VectorRef<T> out) {
-  for (Index i = 0; i < a.rows(); ++i) out(i) = logsumexp(a.row(i));
+Vector<T> row_max(const ColMatrix<T>& y) {
+  Vector<T> m = y.col(0);
+  for (Index k = 1; k < y.cols(); ++k) m = m.cwiseMax(y.col(k));
+  return m;
 }
 
-// Replaces each row y of Y by softmax(y) and writes lse(y) to lse(i). A row
-// with lse = -inf (every component -inf) gets uniform responsibilities 1/K so
-// rows always sum to 1.
+// exp(t) with exp(-inf) = 0 exactly: Eigen's vectorised exp clamps its argument
+// and would return a denormal, giving a zero-weight component a non-zero
+// responsibility.
+template <class Derived>
+auto exp_or_zero(const Eigen::ArrayBase<Derived>& t) {
+  using T = typename Derived::Scalar;
+  return (t > -std::numeric_limits<T>::infinity()).select(t.exp(), T(0));
+}
+
+// lse(i) = lse(y.row(i)) for a column-major (B, K) block of log-probs (no NaN
+// or +inf: the kernels produce neither), vectorised over rows.
 template <class T>
-void softmax_rows_inplace(MatrixRef<T> y, VectorRef<T> lse) {
-  const T uniform = T(1) / T(y.cols());
-  for (Index i = 0; i < y.rows(); ++i) {
-    const T l = logsumexp(y.row(i));
-    lse(i) = l;
-    if (l == -std::numeric_limits<T>::infinity())
-      y.row(i).setConstant(uniform);
-    else
-      y.row(i) = (y.row(i).array() - l).exp();
+void logsumexp_cols(const ColMatrix<T>& y, VectorRef<T> lse) {
+  const Vector<T> m = row_max(y);
+  Vector<T> s = Vector<T>::Zero(y.rows());
+  for (Index k = 0; k < y.cols(); ++k) s.array() += exp_or_zero((y.col(k) - m).array());
+  lse = (m.array() > -std::numeric_limits<T>::infinity()).select(m.array() + s.array().log(), m.array());
+}
+
+// Replaces each row y of a column-major (B, K) block by softmax(y) and writes
+// lse(y) to lse. A row with lse = -inf (every component -inf) gets uniform
+// responsibilities 1/K so rows always sum to 1.
+template <class T>
+void softmax_cols_inplace(ColMatrix<T>& y, VectorRef<T> lse) {
+  const Vector<T> m = row_max(y);
+  Vector<T> s = Vector<T>::Zero(y.rows());
+  for (Index k = 0; k < y.cols(); ++k) {
+    y.col(k) = exp_or_zero((y.col(k) - m).array()).matrix();
+    s += y.col(k);
   }
+  const auto finite = (m.array() > -std::numeric_limits<T>::infinity()).eval();
+  lse = finite.select(m.array() + s.array().log(), m.array());
+  const Vector<T> inv = s.cwiseInverse();
+  const T uniform = T(1) / T(y.cols());
+  for (Index k = 0; k < y.cols(); ++k) y.col(k) = finite.select(y.col(k).array() * inv.array(), uniform).matrix();
 }
 
 }  // namespace detail
@@ -51,7 +74,7 @@ template <class T>
 Vector<T> logsumexp_rows(const ConstMatrixRef<T>& a) {
   Vector<T> out(a.rows());
   detail::parallel_blocks(a.rows(), [&](detail::RowRange r) {
-    detail::logsumexp_rows<T>(a.middleRows(r.begin, r.size()), out.segment(r.begin, r.size()));
+    for (Index i = r.begin; i < r.end; ++i) out(i) = logsumexp(a.row(i));
   });
   return out;
 }

@@ -124,6 +124,7 @@ FactoredParams<T> factorize(const Mixture<T>& m) {
                                 ? RowMatrix<T>(pc.array().square())
                                 : RowMatrix<T>(pc.array().square().matrix().replicate(1, D));
   }
+  detail::stack_factors(f);
   return f;
 }
 

@@ -10,9 +10,9 @@ template <class T>
 RowMatrix<T> expectation(const FactoredParams<T>& f, const ConstMatrixRef<T>& x) {
   RowMatrix<T> resp(x.rows(), f.n_components());
   detail::parallel_checked_blocks(f, x, [&](detail::RowRange r, const auto& xb, auto& ws) {
-    auto rb = resp.middleRows(r.begin, r.size());
-    detail::component_log_probs_block(f, xb, rb, ws);
-    detail::softmax_rows_inplace<T>(rb, ws.lse);
+    detail::component_log_probs_block(f, xb, ws);
+    detail::softmax_cols_inplace<T>(ws.y, ws.lse);
+    resp.middleRows(r.begin, r.size()) = ws.y;
   });
   return resp;
 }

@@ -68,14 +68,16 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
         }
         for (Index k = 0; k < K; ++k) {
           const auto resp = ws.y.col(k);
-          ws.diff.noalias() = xb.rowwise() - shifts.row(k);
           acc.n(k) += resp.sum();
-          acc.s.row(k).noalias() += resp.transpose() * ws.diff;
           if (diagonal) {
+            ws.diff.noalias() = xb.rowwise() - shifts.row(k);
+            acc.s.row(k).noalias() += resp.transpose() * ws.diff;
             acc.q.row(k).noalias() += resp.transpose() * ws.diff.cwiseAbs2();
           } else {
-            // sqrt(r) d rows make S_k += sum_i r_i d_i d_i^T a symmetric rank update.
-            ws.z.noalias() = resp.cwiseSqrt().asDiagonal() * ws.diff;
+            // Rows sqrt(r_i) d_i make s_k = sqrt(r)^T Z and S_k += Z^T Z a symmetric rank update.
+            ws.quad = resp.cwiseSqrt();
+            ws.z.noalias() = ws.quad.asDiagonal() * (xb.rowwise() - shifts.row(k));
+            acc.s.row(k).noalias() += ws.quad.transpose() * ws.z;
             acc.ss[static_cast<size_t>(k)].template selfadjointView<Eigen::Lower>().rankUpdate(ws.z.transpose());
           }
         }
@@ -88,8 +90,8 @@ SufficientStats<T> e_step_stats(const FactoredParams<T>& f, const ConstMatrixRef
                                 const ConstVectorRef<T>& sample_weight) {
   check_n_features(x.cols(), f.n_features(), "X");
   return accumulate_stats<T>(x, sample_weight, f.means, f.diagonal(), [&](RowRange, const auto& xb, auto& ws) {
-    component_log_probs_block(f, xb, ws.y, ws);
-    softmax_rows_inplace<T>(ws.y, ws.lse);
+    component_log_probs_block(f, xb, ws);
+    softmax_cols_inplace<T>(ws.y, ws.lse);
   });
 }
 

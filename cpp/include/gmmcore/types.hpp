@@ -12,9 +12,12 @@ template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <class T>
 using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-// Square D x D matrices inside the kernels (column-major, Eigen's native layout).
+// Column-major scratch inside the kernels (Eigen's native layout): D x D
+// factors, and (B, K) blocks whose per-component columns are contiguous.
 template <class T>
-using Square = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+template <class T>
+using Square = ColMatrix<T>;
 
 namespace detail {
 // Makes T non-deducible in a view parameter, so T comes from the Params or
