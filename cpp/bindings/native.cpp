@@ -59,9 +59,9 @@ void bind_mixture(py::module_& m) {
         },
         mixture_args);
   };
-  evaluation("mixture_log_prob", [](const auto& f, const auto& x) { return gmmcore::forward(f, x); });
   evaluation("mixture_predict_proba", [](const auto& f, const auto& x) { return gmmcore::expectation(f, x); });
   evaluation("mixture_score_samples", [](const auto& f, const auto& x) { return gmmcore::log_likelihood(f, x); });
+  evaluation("mixture_predict", [](const auto& f, const auto& x) { return gmmcore::predict(f, x); });
 
   m.def(
       "fit_mixture",

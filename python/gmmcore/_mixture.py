@@ -328,7 +328,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        return self._log_prob(X).argmax(axis=1)
+        return _native.mixture_predict(*self._evaluation_args(X))
 
     def _initial_values(self, n_features, dtype):
         """User-given starting values, validated as scikit-learn does; empty when absent."""
@@ -394,10 +394,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             np.ascontiguousarray(X, dtype=dtype),
         )
 
-    def _log_prob(self, X):
-        """Weighted log-probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` of a validated X."""
-        return _native.mixture_log_prob(*self._evaluation_args(X))
-
     def score_samples(self, X):
         """Log-likelihood ``log p(x)`` of each sample.
 
@@ -436,7 +432,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self._log_prob(X).argmax(axis=1)
+        return _native.mixture_predict(*self._evaluation_args(X))
 
     def predict_proba(self, X):
         """Responsibilities of each component for each sample.

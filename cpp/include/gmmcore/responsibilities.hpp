@@ -1,5 +1,7 @@
 #pragma once
 // Responsibilities (MATH.md "Responsibilities"): gamma_k(x) = softmax_k(y(x)).
+#include <cstdint>
+
 #include "gmmcore/forward.hpp"
 #include "gmmcore/logsumexp.hpp"
 
@@ -15,6 +17,22 @@ RowMatrix<T> expectation(const FactoredParams<T>& f, const ConstMatrixRef<T>& x)
     resp.middleRows(r.begin, r.size()) = ws.y;
   });
   return resp;
+}
+
+// argmax_k y_k(x_i) for X (N, D): the most probable component of each sample
+// (ties to the lowest k), without materialising the (N, K) log-probs.
+template <class T>
+Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> predict(const FactoredParams<T>& f, const ConstMatrixRef<T>& x) {
+  Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1> labels(x.rows());
+  detail::parallel_checked_blocks(f, x, [&](detail::RowRange r, const auto& xb, auto& ws) {
+    detail::component_log_probs_block(f, xb, ws);
+    for (Index i = 0; i < r.size(); ++i) {
+      Index best;
+      ws.y.row(i).maxCoeff(&best);
+      labels(r.begin + i) = best;
+    }
+  });
+  return labels;
 }
 
 }  // namespace gmmcore
