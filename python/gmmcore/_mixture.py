@@ -297,6 +297,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 _native_layout(self.covariances_, self.covariance_type, dtype),
                 _native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
             )
+        if self.verbose and self.max_iter == 0:  # no iteration will report the initialisations
+            for init in range(self.n_init if do_init else 1):
+                print(f"Initialization {init}")
         weights, means, covariances, chol, converged, n_iter, lower_bound, lower_bounds = _native.fit_mixture(
             X,
             sample_weight,
@@ -365,7 +368,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if self.verbose == 1:
                     print(f"  Iteration {n_iter}")
                 else:
-                    print(f"    Iteration {n_iter}\t time lapse {now - start['iter']:.5f}s\t ll change {change:.5f}")
+                    print(f"  Iteration {n_iter}\t time lapse {now - start['iter']:.5f}s\t ll change {change:.5f}")
                     start["iter"] = now
             converged = abs(change) < self.tol
             if converged or n_iter == self.max_iter:

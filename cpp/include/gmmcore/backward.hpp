@@ -57,7 +57,7 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
   using Sums = detail::BackwardSums<T>;
   const Index partial_bytes = Index(sizeof(T)) * K * (1 + D + D * D);
   Sums sums = detail::reduce_blocks<Sums>(
-      N, partial_bytes, [&] { return Sums(K, D); },
+      N, 2 * detail::row_cost(f), partial_bytes, [&] { return Sums(K, D); },
       [&](Sums& acc, detail::RowRange r) {
         const auto xb = x.middleRows(r.begin, r.size());
         const auto gb = grad_output.middleRows(r.begin, r.size());

@@ -94,11 +94,18 @@ void component_log_probs_block(const FactoredParams<T>& f, const ConstMatrixRef<
   }
 }
 
+// Flops per sample of evaluating f, roughly: what decides whether a pass is
+// worth running in parallel.
+template <class T>
+Index row_cost(const FactoredParams<T>& f) {
+  return f.n_components() * f.n_features() * (f.diagonal() ? 1 : f.n_features());
+}
+
 // Calls block(range, x_b, ws) on every block of X after checking it is finite.
 template <class T, class Block>
 void parallel_checked_blocks(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, Block&& block) {
   check_n_features(x.cols(), f.n_features(), "X");
-  parallel_blocks(x.rows(), [&](RowRange r) {
+  parallel_blocks(x.rows(), row_cost(f), [&](RowRange r) {
     const auto xb = x.middleRows(r.begin, r.size());
     check_block_finite(xb, r.begin, "X");
     BlockWorkspace<T> ws;

@@ -15,11 +15,14 @@ namespace gmmcore {
 namespace detail {
 
 // d2(i) = min(d2(i), |x_i - c|^2) over all rows, in parallel.
+// Distances are reduced over differences copied to our own (aligned) memory,
+// so that their rounding does not depend on where the caller's X lives.
 template <class T>
 void update_closest(const ConstMatrixRef<T>& x, const Eigen::Ref<const Vector<T>>& c, Vector<double>& d2) {
-  parallel_blocks(x.rows(), [&](RowRange r) {
-    const auto dist = (x.middleRows(r.begin, r.size()).rowwise() - c.transpose()).rowwise().squaredNorm();
-    d2.segment(r.begin, r.size()) = d2.segment(r.begin, r.size()).cwiseMin(dist.template cast<double>());
+  parallel_blocks(x.rows(), x.cols(), [&](RowRange r) {
+    const RowMatrix<T> diff = x.middleRows(r.begin, r.size()).rowwise() - c.transpose();
+    d2.segment(r.begin, r.size()) =
+        d2.segment(r.begin, r.size()).cwiseMin(diff.rowwise().squaredNorm().template cast<double>());
   });
 }
 
@@ -44,24 +47,31 @@ struct ColumnSums {
   }
 };
 
+// Column sums of X (centred on `mean` and squared when `centred`), in double.
+template <class T>
+Vector<double> column_sums(const ConstMatrixRef<T>& x, const Vector<double>& mean, bool centred) {
+  const Index D = x.cols();
+  return reduce_blocks<ColumnSums>(
+             x.rows(), D, Index(sizeof(double)) * D, [&] { return ColumnSums{Vector<double>::Zero(D)}; },
+             [&](ColumnSums& acc, RowRange r) {
+               RowMatrix<double> xb = x.middleRows(r.begin, r.size()).template cast<double>();
+               if (centred) xb = (xb.rowwise() - mean.transpose()).cwiseAbs2();
+               acc.sum += xb.colwise().sum().transpose();
+             })
+      .sum;
+}
+
+template <class T>
+Vector<double> column_mean(const ConstMatrixRef<T>& x) {
+  return column_sums<T>(x, Vector<double>(), false) / double(std::max<Index>(1, x.rows()));
+}
+
 // mean_d var(x_d): the mean over features of the (unweighted) column variances.
 template <class T>
 double mean_variance(const ConstMatrixRef<T>& x) {
   const Index N = x.rows(), D = x.cols();
   if (N == 0) return 0;
-  Vector<double> mean = Vector<double>::Zero(D);
-  auto column_sums = [&](bool centred) {
-    return reduce_blocks<ColumnSums>(
-               N, Index(sizeof(double)) * D, [&] { return ColumnSums{Vector<double>::Zero(D)}; },
-               [&](ColumnSums& acc, RowRange r) {
-                 RowMatrix<double> xb = x.middleRows(r.begin, r.size()).template cast<double>();
-                 if (centred) xb = (xb.rowwise() - mean.transpose()).cwiseAbs2();
-                 acc.sum += xb.colwise().sum().transpose();
-               })
-        .sum;
-  };
-  mean = column_sums(false) / double(N);
-  return column_sums(true).sum() / double(N) / double(D);
+  return column_sums<T>(x, column_mean<T>(x), true).sum() / double(N) / double(D);
 }
 
 }  // namespace detail
@@ -101,8 +111,10 @@ std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVector
   return centres;
 }
 
+template <class T>
 struct KMeansResult {
-  std::vector<int> labels;
+  std::vector<int> labels;  // (N): cluster of each row
+  RowMatrix<T> centres;     // (K, D)
   Index n_iter = 0;
 };
 
@@ -110,21 +122,24 @@ struct KMeansResult {
 // centre (ties to the lowest index), move each centre to the weighted mean of
 // its rows (an empty cluster keeps its centre); stop when the labels no longer
 // change or the total squared centre shift is <= tol * mean_d var(x_d)
-// (scikit-learn's relative tolerance). Returns the final labels.
+// (scikit-learn's relative tolerance). Returns the final labels and centres.
 template <class T>
-KMeansResult kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, RowMatrix<T> centres,
+KMeansResult<T> kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, RowMatrix<T> centres,
                           Index max_iter, double tol) {
   const Index N = x.rows(), K = centres.rows(), D = centres.cols();
   const bool weighted = sample_weight.size() > 0;
   const double threshold = tol * detail::mean_variance<T>(x);
 
-  KMeansResult result;
+  KMeansResult<T> result;
   result.labels.assign(static_cast<size_t>(N), -1);
   auto assign = [&](const RowMatrix<T>& c, std::vector<int>& labels) {
-    detail::parallel_blocks(N, [&](detail::RowRange r) {
+    detail::parallel_blocks(N, K * D, [&](detail::RowRange r) {
       const auto xb = x.middleRows(r.begin, r.size());
-      RowMatrix<T> dist(r.size(), K);
-      for (Index k = 0; k < K; ++k) dist.col(k) = (xb.rowwise() - c.row(k)).rowwise().squaredNorm();
+      RowMatrix<T> dist(r.size(), K), diff(r.size(), D);
+      for (Index k = 0; k < K; ++k) {
+        diff = xb.rowwise() - c.row(k);
+        dist.col(k) = diff.rowwise().squaredNorm();
+      }
       for (Index i = 0; i < r.size(); ++i) {
         Index best;
         dist.row(i).minCoeff(&best);
@@ -142,12 +157,13 @@ KMeansResult kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& s
     }
   };
   std::vector<int> previous;
+  bool labels_stable = false;
   for (result.n_iter = 1; result.n_iter <= max_iter; ++result.n_iter) {
     previous = result.labels;
     assign(centres, result.labels);
-    if (result.labels == previous) return result;
+    if ((labels_stable = result.labels == previous)) break;
     const Sums sums = detail::reduce_blocks<Sums>(
-        N, Index(sizeof(double)) * K * (D + 1),
+        N, D, Index(sizeof(double)) * K * (D + 1),
         [&] { return Sums{RowMatrix<double>::Zero(K, D), Vector<double>::Zero(K)}; },
         [&](Sums& acc, detail::RowRange r) {
           for (Index i = r.begin; i < r.end; ++i) {
@@ -166,8 +182,10 @@ KMeansResult kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& s
     }
     if (shift <= threshold) break;
   }
+  // As scikit-learn: unless the labels were stable, relabel with the final centres.
+  if (!labels_stable) assign(centres, result.labels);
   result.n_iter = std::min(result.n_iter, max_iter);
-  assign(centres, result.labels);
+  result.centres = std::move(centres);
   return result;
 }
 

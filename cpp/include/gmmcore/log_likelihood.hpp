@@ -26,7 +26,7 @@ double negative_log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<
     Sum& operator+=(const Sum& o) { value += o.value; return *this; }
   };
   const Sum total = detail::reduce_blocks<Sum>(
-      x.rows(), sizeof(Sum), [] { return Sum{}; },
+      x.rows(), detail::row_cost(f), sizeof(Sum), [] { return Sum{}; },
       [&](Sum& acc, detail::RowRange r) {
         const auto xb = x.middleRows(r.begin, r.size());
         detail::check_block_finite(xb, r.begin, "X");

@@ -131,6 +131,16 @@ Mixture<T> mixture_from_stats(CovarianceType type, const SufficientStats<T>& st,
   return m;
 }
 
+// sum_i s_i (N without weights), summed in order in double: a vectorised sum
+// over the caller's buffer would round differently at another address.
+template <class T>
+double total_weight(const ConstVectorRef<T>& sample_weight, Index n_samples) {
+  if (sample_weight.size() == 0) return double(n_samples);
+  double total = 0;
+  for (Index i = 0; i < sample_weight.size(); ++i) total += double(sample_weight(i));
+  return total;
+}
+
 // Responsibilities of the chosen initialisation, as a block filler for
 // accumulate_stats (log p is not known yet: lse = 0).
 template <class T>
@@ -143,12 +153,17 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
     std::vector<int> labels;          // kmeans: cluster of each row
     std::vector<Index> seeds;         // k-means++ / random_from_data: row of each component
     std::uint64_t random_seed = 0;    // random: stream of uniform responsibilities
+    // Statistics are accumulated around a point near each component (its
+    // centre or seed row), so that far-apart components do not cancel.
+    RowMatrix<T> shifts(K, x.cols());
     switch (opt.init) {
       case InitMethod::kmeans: {
         const auto rows = kmeans_plusplus<T>(x, sample_weight, K, rng);
         RowMatrix<T> centres(K, x.cols());
         for (Index k = 0; k < K; ++k) centres.row(k) = x.row(rows[static_cast<size_t>(k)]);
-        labels = kmeans_lloyd<T>(x, sample_weight, centres, opt.kmeans_max_iter, opt.kmeans_tol).labels;
+        auto result = kmeans_lloyd<T>(x, sample_weight, centres, opt.kmeans_max_iter, opt.kmeans_tol);
+        labels = std::move(result.labels);
+        shifts = std::move(result.centres);
         break;
       }
       case InitMethod::kmeans_plusplus:
@@ -162,9 +177,10 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
         break;
       case InitMethod::random:
         random_seed = rng.next();
+        shifts = column_mean<T>(x).transpose().template cast<T>().replicate(K, 1);
         break;
     }
-    const RowMatrix<T> shifts = x.row(0).replicate(K, 1);
+    for (Index k = 0; k < static_cast<Index>(seeds.size()); ++k) shifts.row(k) = x.row(seeds[static_cast<size_t>(k)]);
     const auto stats = accumulate_stats<T>(
         x, sample_weight, shifts, is_diagonal(opt.covariance_type), [&](RowRange r, const auto&, auto& ws) {
           ws.lse.setZero();
@@ -182,7 +198,7 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
             }
           }
         });
-    const T weight_norm = sample_weight.size() ? sample_weight.sum() : T(N);
+    const T weight_norm = T(total_weight<T>(sample_weight, N));
     m = mixture_from_stats<T>(opt.covariance_type, stats, shifts, T(opt.reg_covar), weight_norm);
   }
   if (given.weights.size()) m.weights = given.weights;
@@ -209,7 +225,7 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
   if (sample_weight.size() && sample_weight.size() != N)
     throw std::invalid_argument("sample_weight must have one entry per sample");
   if (warm_start && !given.complete()) throw std::invalid_argument("warm_start needs the current parameters");
-  const double weight_total = sample_weight.size() ? double(sample_weight.template cast<double>().sum()) : double(N);
+  const double weight_total = detail::total_weight<T>(sample_weight, N);
   if (!(weight_total > 0)) throw std::invalid_argument("sample_weight must have a positive sum");
 
   FitResult<T> best;

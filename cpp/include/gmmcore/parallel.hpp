@@ -40,13 +40,19 @@ inline RowRange chunk_rows(Index n_rows, Index n_chunks, Index c) {
   return {std::min(n_rows, begin_block * kBlockRows), std::min(n_rows, end_block * kBlockRows)};
 }
 
-// Calls body(c) for every chunk c in [0, n_chunks) on the OpenMP threads. An
-// exception never crosses the parallel region: the one from the lowest chunk
-// is rethrown afterwards, so the error reported does not depend on timing.
+// Below this much work (rows times the caller's per-row cost, roughly flops)
+// a pass runs on the calling thread: starting a parallel region would cost
+// more than it saves. The chunking, hence the result, is the same either way.
+constexpr Index kParallelMinWork = Index(1) << 18;
+
+// Calls body(c) for every chunk c in [0, n_chunks), on the OpenMP threads when
+// `parallel`. An exception never crosses the parallel region: the one from the
+// lowest chunk is rethrown afterwards, so the error reported does not depend
+// on timing.
 template <class Body>
-void for_each_chunk(Index n_chunks, Body&& body) {
+void for_each_chunk(Index n_chunks, bool parallel, Body&& body) {
   std::vector<std::exception_ptr> errors(static_cast<size_t>(n_chunks));
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
   for (Index c = 0; c < n_chunks; ++c) {
     try {
       body(c);
@@ -64,20 +70,22 @@ void for_each_block(RowRange rows, Block&& block) {
   for (Index b = rows.begin; b < rows.end; b += kBlockRows) block(RowRange{b, std::min(rows.end, b + kBlockRows)});
 }
 
-// Map over all rows (no reduction): block(range) for every block, in parallel.
+// Map over all rows (no reduction): block(range) for every block, in parallel
+// when n_rows * row_cost is worth it.
 template <class Block>
-void parallel_blocks(Index n_rows, Block&& block) {
+void parallel_blocks(Index n_rows, Index row_cost, Block&& block) {
   const Index blocks = (n_rows + kBlockRows - 1) / kBlockRows;
-  for_each_chunk(blocks, [&](Index c) { block(RowRange{c * kBlockRows, std::min(n_rows, (c + 1) * kBlockRows)}); });
+  for_each_chunk(blocks, n_rows * row_cost >= kParallelMinWork,
+                 [&](Index c) { block(RowRange{c * kBlockRows, std::min(n_rows, (c + 1) * kBlockRows)}); });
 }
 
 // Deterministic reduction: partial[c] = make(); fold(partial[c], block range)
 // for each block of chunk c; returns partial[0] += partial[1] += ... in order.
 template <class Acc, class Make, class Fold>
-Acc reduce_blocks(Index n_rows, Index partial_bytes, Make&& make, Fold&& fold) {
+Acc reduce_blocks(Index n_rows, Index row_cost, Index partial_bytes, Make&& make, Fold&& fold) {
   const Index n_chunks = chunk_count(n_rows, partial_bytes);
   std::vector<Acc> partial(static_cast<size_t>(n_chunks));
-  for_each_chunk(n_chunks, [&](Index c) {
+  for_each_chunk(n_chunks, n_rows * row_cost >= kParallelMinWork, [&](Index c) {
     Acc acc = make();
     for_each_block(chunk_rows(n_rows, n_chunks, c), [&](RowRange r) { fold(acc, r); });
     partial[static_cast<size_t>(c)] = std::move(acc);

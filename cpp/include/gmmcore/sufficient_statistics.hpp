@@ -52,7 +52,7 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
   const bool weighted = sample_weight.size() > 0;
   using Stats = SufficientStats<T>;
   return reduce_blocks<Stats>(
-      x.rows(), Stats::partial_bytes(K, D, diagonal), [&] { return Stats(K, D, diagonal); },
+      x.rows(), 2 * K * D * (diagonal ? 1 : D), Stats::partial_bytes(K, D, diagonal), [&] { return Stats(K, D, diagonal); },
       [&](Stats& acc, RowRange r) {
         const auto xb = x.middleRows(r.begin, r.size());
         check_block_finite(xb, r.begin, "X");
@@ -60,9 +60,12 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
         ws.resize(r.size(), D, K);
         responsibilities(r, xb, ws);
         if (weighted) {
-          const auto sw = sample_weight.segment(r.begin, r.size());
-          ws.y.array().colwise() *= sw.array();
-          acc.log_likelihood += (sw.array() > T(0)).select(sw.array() * ws.lse.array(), T(0)).template cast<double>().sum();
+          // A copy in our own (aligned) memory: a vectorised sum over the
+          // caller's buffer would round differently at another address.
+          ws.quad = sample_weight.segment(r.begin, r.size());
+          ws.y.array().colwise() *= ws.quad.array();
+          acc.log_likelihood +=
+              (ws.quad.array() > T(0)).select(ws.quad.array() * ws.lse.array(), T(0)).template cast<double>().sum();
         } else {
           acc.log_likelihood += ws.lse.template cast<double>().sum();
         }

@@ -1,0 +1,72 @@
+"""gmmcore.GaussianMixture gives the same bits for any OpenMP thread count.
+
+Each thread count runs in its own interpreter (OMP_NUM_THREADS is read once, at
+start-up), fits every covariance type x initialisation x dtype (plus sample
+weights) on data spanning several row blocks, and prints a
+SHA-256 of every fitted attribute.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+SCRIPT = """
+import hashlib, json, warnings
+import numpy as np
+from gmmcore import GaussianMixture
+
+warnings.simplefilter("ignore")  # "random" may stop at max_iter; the bits are what matter here
+
+def digest(a):
+    a = np.ascontiguousarray(a)
+    return a.dtype.str + hashlib.sha256(a.tobytes()).hexdigest()
+
+rng = np.random.default_rng(0)
+centres = 10.0 * np.vstack([np.zeros(3), np.eye(3)])
+# 24000 rows (94 blocks of 256): enough work for every pass, k-means included, to run in parallel.
+X = np.vstack([c + rng.standard_normal((6000, 3)) for c in centres])
+sample_weight = rng.uniform(0.5, 2.0, len(X))
+
+
+out = {}
+for dtype in (np.float64, np.float32):
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        for init_params in ("kmeans", "k-means++", "random", "random_from_data"):
+            for weighted in (False, True):
+                key = "/".join([np.dtype(dtype).name, covariance_type, init_params, str(weighted)])
+                gm = GaussianMixture(4, covariance_type=covariance_type, init_params=init_params,
+                                     max_iter=5, random_state=0)
+                gm.fit(X.astype(dtype), sample_weight=sample_weight.astype(dtype) if weighted else None)
+                out[key] = [digest(getattr(gm, name)) for name in
+                            ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")]
+                out[key] += [gm.n_iter_, gm.converged_, float.hex(gm.lower_bound_),
+                             [float.hex(b) for b in gm.lower_bounds_],
+                             digest(gm.predict_proba(X.astype(dtype))), digest(gm.score_samples(X.astype(dtype)))]
+print(json.dumps(out))
+"""
+
+
+def fit_with_threads(n_threads):
+    env = dict(os.environ, OMP_NUM_THREADS=str(n_threads))
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=300, check=True, cwd=TESTS_DIR)
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def single_thread():
+    return fit_with_threads(1)
+
+
+@pytest.mark.parametrize("n_threads", [2])
+def test_fits_identical_across_openmp_thread_counts(single_thread, n_threads):
+    many = fit_with_threads(n_threads)
+    assert len(single_thread) == 2 * 4 * 4 * 2
+    mismatched = sorted(key for key in single_thread if many[key] != single_thread[key])
+    assert mismatched == []
