@@ -26,10 +26,19 @@ def __getattr__(name):
         from ._mixture import GaussianMixture
 
         return GaussianMixture
+    if name == "load":
+        from ._model_io import load
+
+        return load
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
     raise AttributeError(f"module 'gmmcore' has no attribute {name!r}")
 
 __all__ = [
     "GaussianMixture",
+    "load",
     "GMMParams",
     "Gradients",
     "init_params",

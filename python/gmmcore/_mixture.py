@@ -483,6 +483,31 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
         return np.vstack(parts), labels
 
+    def save(self, path):
+        """Write the fitted model to a file, bit for bit; read it back with :func:`gmmcore.load`.
+
+        The format is versioned and documented in ``gmmcore._model_io``; it
+        is not pickle, so loading never runs code from the file.
+
+        Parameters
+        ----------
+        path : str, os.PathLike or binary file object
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import gmmcore
+        >>> X = np.random.default_rng(0).normal(size=(50, 2))
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.gmm")
+        >>> gmmcore.GaussianMixture(2, random_state=0).fit(X).save(path)
+        >>> gmmcore.load(path).n_components
+        2
+        """
+        from ._model_io import save
+
+        save(self, path)
+
     def _n_parameters(self):
         return _native.n_parameters(self.covariance_type, self.n_components, self.means_.shape[1])
 

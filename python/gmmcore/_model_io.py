@@ -1,0 +1,387 @@
+"""Model files: save and load a fitted :class:`gmmcore.GaussianMixture`.
+
+``GaussianMixture.save(path)``, :func:`gmmcore.load` and the ``gmmcore``
+command line all use the format below. It is a small binary container rather
+than pickle (loading a pickle can run arbitrary code) or ``.npz`` (a zip
+archive: its members can be reordered, compressed or left out, and it has no
+place for a format version or a whole-file checksum without extra
+conventions). Everything here is read with ``struct``, ``json`` and
+``numpy.frombuffer``: loading never executes code from the file.
+
+Format, version 1
+-----------------
+All integers are little-endian. ``H`` is the header length, ``P`` the payload
+length.
+
+=========  =======  ====================================================
+offset     size     content
+=========  =======  ====================================================
+0          8        magic bytes ``b"GMMCORE\\0"``
+8          4        format version, uint32 (this module writes 1)
+12         8        header length ``H``, uint64
+20         H        header: a JSON object, UTF-8 (described below)
+20+H       P        payload: the arrays, back to back, no padding
+20+H+P     32       SHA-256 of every byte before it (offsets 0 to 20+H+P)
+=========  =======  ====================================================
+
+The header object has these keys (strict JSON: no NaN or Infinity, so every
+float that must round-trip exactly is in the payload instead):
+
+``format`` (``"gmmcore-model"``), ``gmmcore_version`` (the writer's version),
+``created`` (UTC, ISO 8601), ``covariance_type`` (``"full"``, ``"tied"``,
+``"diag"`` or ``"spherical"``), ``n_components``, ``n_features``, ``dtype``
+(``"float32"`` or ``"float64"``, the dtype of the parameters),
+``params`` (the estimator's scalar constructor parameters: ``tol``,
+``reg_covar``, ``max_iter``, ``n_init``, ``init_params``, ``random_state``
+(an int, or null when it was not an int), ``warm_start``, ``verbose``,
+``verbose_interval``), ``fit`` (``converged``, ``n_iter``),
+``feature_names`` (list of str, or null: the ``feature_names_in_`` of a model
+fitted on a DataFrame), ``payload_nbytes`` (``P``) and ``arrays``, the payload's
+table of contents: a list of ``{"name", "dtype", "shape"}`` in payload order,
+where ``dtype`` is ``"<f4"`` or ``"<f8"`` and each array is stored in C order.
+
+Version 1 stores, in this order: ``weights`` (n_components,), ``means``
+(n_components, n_features), ``covariances``, ``precisions_cholesky`` and
+``precisions`` (shape (n_components, n_features, n_features) for "full",
+(n_features, n_features) for "tied", (n_components, n_features) for "diag",
+(n_components,) for "spherical"), all of the model's dtype, then
+``lower_bound`` (shape (), float64) and ``lower_bounds`` (shape (n,),
+float64, one value per iteration of the best initialisation). The arrays are the fitted attributes' exact bits.
+
+Reading checks, in order: the magic bytes (else "not a gmmcore model file"),
+the version (a larger one: "was written by a newer gmmcore"), the length
+(short: "is truncated"), the checksum (mismatch: "is corrupt"), then that the
+header describes a valid model. Each failure raises :class:`ModelFileError`,
+a ``ValueError``, with the path in its message. Readers of a later version
+keep reading version 1.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from numbers import Integral
+
+import numpy as np
+
+__all__ = ["FORMAT_VERSION", "MAGIC", "ModelFileError", "load", "save"]
+
+MAGIC = b"GMMCORE\0"
+FORMAT_VERSION = 1
+_PREFIX = struct.Struct("<8sIQ")  # magic, format version, header length
+_MAX_HEADER_SIZE = 1 << 26  # far above any real header; a larger length field is damage
+_DIGEST_SIZE = hashlib.sha256().digest_size
+_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
+_PARAM_TYPES = {
+    "tol": (int, float),
+    "reg_covar": (int, float),
+    "max_iter": int,
+    "n_init": int,
+    "init_params": str,
+    "random_state": (int, type(None)),
+    "warm_start": bool,
+    "verbose": int,
+    "verbose_interval": int,
+}
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be read: not one, truncated, corrupt, invalid or from a newer gmmcore."""
+
+
+def _parameter_shape(covariance_type, n_components, n_features):
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+
+
+def _expected_arrays(covariance_type, n_components, n_features, dtype, n_lower_bounds):
+    """The version-1 table of contents: ``[(name, dtype, shape), ...]`` in payload order."""
+    k, d = n_components, n_features
+    shape = _parameter_shape(covariance_type, k, d)
+    f64 = _DTYPES["float64"]
+    return [
+        ("weights", dtype, (k,)),
+        ("means", dtype, (k, d)),
+        ("covariances", dtype, shape),
+        ("precisions_cholesky", dtype, shape),
+        ("precisions", dtype, shape),
+        ("lower_bound", f64, ()),
+        ("lower_bounds", f64, (n_lower_bounds,)),
+    ]
+
+
+def _describe(target):
+    return os.fspath(target) if isinstance(target, (str, bytes, os.PathLike)) else getattr(target, "name", "<file>")
+
+
+# ------------------------------------------------------------------ writing
+
+
+def save(model, path):
+    """Write a fitted :class:`~gmmcore.GaussianMixture` to a model file.
+
+    The parameters are stored bit for bit; see the module docstring for the
+    format. A path is written atomically (a temporary file in the same
+    folder, then renamed), so a failed save never leaves half a file.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted estimator.
+    path : str, os.PathLike or binary file object
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        When ``model`` is not fitted.
+
+    Examples
+    --------
+    >>> import numpy as np, gmmcore, tempfile, os
+    >>> X = np.random.default_rng(0).normal(size=(50, 2))
+    >>> gm = gmmcore.GaussianMixture(2, random_state=0).fit(X)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.gmm")
+    >>> save(gm, path)
+    >>> bool(np.array_equal(load(path).means_, gm.means_))
+    True
+    """
+    data = _encode(model)
+    if hasattr(path, "write"):
+        path.write(data)
+        return
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gmmcore-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _encode(model):
+    from sklearn.utils.validation import check_is_fitted
+
+    from . import __version__
+
+    check_is_fitted(model)
+    dtype = np.dtype(model.means_.dtype).newbyteorder("<")
+    dtype_name = {np.dtype("<f4"): "float32", np.dtype("<f8"): "float64"}[dtype]
+    n_components, n_features = model.means_.shape
+    random_state = model.random_state
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        random_state = int(random_state)
+    else:
+        random_state = None
+    values = {
+        "weights": model.weights_,
+        "means": model.means_,
+        "covariances": model.covariances_,
+        "precisions_cholesky": model.precisions_cholesky_,
+        "precisions": model.precisions_,
+        "lower_bound": np.float64(model.lower_bound_),
+        "lower_bounds": np.asarray(model.lower_bounds_, dtype=np.float64),
+    }
+    toc = _expected_arrays(model.covariance_type, n_components, n_features, dtype, len(values["lower_bounds"]))
+    chunks = []
+    for name, array_dtype, shape in toc:
+        array = np.asarray(values[name])
+        if array.shape != shape:
+            raise ValueError(f"cannot save: {name} has shape {array.shape}, expected {shape}")
+        # astype to the same kind of float only changes the byte order, never a value.
+        chunks.append(np.ascontiguousarray(array.astype(array_dtype, copy=False)).tobytes(order="C"))
+    payload = b"".join(chunks)
+    names = getattr(model, "feature_names_in_", None)
+    header = {
+        "format": "gmmcore-model",
+        "gmmcore_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "covariance_type": model.covariance_type,
+        "n_components": int(n_components),
+        "n_features": int(n_features),
+        "dtype": dtype_name,
+        "params": {
+            "tol": float(model.tol),
+            "reg_covar": float(model.reg_covar),
+            "max_iter": int(model.max_iter),
+            "n_init": int(model.n_init),
+            "init_params": str(model.init_params),
+            "random_state": random_state,
+            "warm_start": bool(model.warm_start),
+            "verbose": int(model.verbose),
+            "verbose_interval": int(model.verbose_interval),
+        },
+        "fit": {"converged": bool(model.converged_), "n_iter": int(model.n_iter_)},
+        "feature_names": None if names is None else [str(n) for n in names],
+        "payload_nbytes": len(payload),
+        "arrays": [{"name": n, "dtype": t.str, "shape": list(s)} for n, t, s in toc],
+    }
+    header_bytes = json.dumps(header, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(header_bytes)) + header_bytes + payload
+    return body + hashlib.sha256(body).digest()
+
+
+# ------------------------------------------------------------------ reading
+
+
+def load(path):
+    """Read a model file written by :func:`save` into a fitted :class:`~gmmcore.GaussianMixture`.
+
+    Never executes code from the file. The returned estimator has the saved
+    parameters bit for bit, its scalar constructor parameters and fit
+    metadata (``converged_``, ``n_iter_``, ``lower_bound_``,
+    ``lower_bounds_``, ``n_features_in_``, ``feature_names_in_`` when saved),
+    so ``predict``, ``score``, ``sample`` and so on work at once.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+
+    Returns
+    -------
+    model : GaussianMixture
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no such file.
+    ModelFileError
+        (a ``ValueError``) when the file is not a gmmcore model file, is
+        truncated or corrupt, or was written by a newer gmmcore.
+
+    Examples
+    --------
+    >>> import numpy as np, gmmcore, tempfile, os
+    >>> X = np.random.default_rng(0).normal(size=(50, 2))
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.gmm")
+    >>> save(gmmcore.GaussianMixture(2, random_state=0).fit(X), path)
+    >>> load(path).predict(X[:3]).shape
+    (3,)
+    """
+    name = _describe(path)
+    if hasattr(path, "read"):
+        data = path.read()
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+    header, arrays = _decode(data, name)
+    return _build(header, arrays)
+
+
+def _decode(data, name):
+    """(header, {name: array}) from a whole file's bytes, after every check in the module docstring."""
+
+    def fail(message):
+        raise ModelFileError(f"{name}: {message}")
+
+    if not data:
+        fail("empty file, not a gmmcore model file")
+    if len(data) < _PREFIX.size:
+        if MAGIC.startswith(data[: len(MAGIC)]):
+            fail(f"model file is truncated ({len(data)} bytes)")
+        fail("not a gmmcore model file")
+    magic, version, header_size = _PREFIX.unpack_from(data)
+    if magic != MAGIC:
+        fail("not a gmmcore model file")
+    if version > FORMAT_VERSION:
+        fail(
+            f"was written by a newer gmmcore (model format {version}); this gmmcore reads "
+            f"format {FORMAT_VERSION} and older: upgrade gmmcore to load it"
+        )
+    if version < 1:
+        fail(f"model file is corrupt (format version {version})")
+    if header_size > _MAX_HEADER_SIZE:
+        fail(f"model file is corrupt (header length {header_size})")
+    header_end = _PREFIX.size + header_size
+    if len(data) < header_end + _DIGEST_SIZE:
+        fail(f"model file is truncated ({len(data)} bytes, the header alone needs {header_end + _DIGEST_SIZE})")
+    try:
+        header = json.loads(data[_PREFIX.size : header_end].decode("utf-8"))
+        expected_size = header_end + int(header["payload_nbytes"]) + _DIGEST_SIZE
+    except (ValueError, TypeError, KeyError):
+        header, expected_size = None, None
+    if expected_size is not None and len(data) < expected_size:
+        fail(f"model file is truncated ({len(data)} bytes, expected {expected_size})")
+    if hashlib.sha256(data[:-_DIGEST_SIZE]).digest() != data[-_DIGEST_SIZE:]:
+        fail("model file is corrupt (checksum mismatch)")
+    if header is None or not isinstance(header, dict) or expected_size != len(data):
+        fail("model file is corrupt (invalid header)")
+    try:
+        arrays = _check_header(header, data[header_end:-_DIGEST_SIZE])
+    except (ValueError, TypeError, KeyError) as error:
+        fail(f"invalid model file ({error})")
+    return header, arrays
+
+
+def _check_header(header, payload):
+    """The payload's arrays, after checking that the header describes a valid version-1 model."""
+
+    def require(condition, message):
+        if not condition:
+            raise ValueError(message)
+
+    require(header.get("format") == "gmmcore-model", "'format' is not 'gmmcore-model'")
+    covariance_type = header["covariance_type"]
+    require(covariance_type in _COVARIANCE_TYPES, f"unknown covariance_type {covariance_type!r}")
+    k, d = header["n_components"], header["n_features"]
+    for key, value in (("n_components", k), ("n_features", d)):
+        require(type(value) is int and value >= 1, f"{key} must be a positive integer, got {value!r}")
+    require(header["dtype"] in _DTYPES, f"unsupported dtype {header['dtype']!r}")
+    params, fit = header["params"], header["fit"]
+    require(set(params) == set(_PARAM_TYPES), f"params must have the keys {sorted(_PARAM_TYPES)}")
+    for key, types in _PARAM_TYPES.items():
+        value = params[key]
+        ok = isinstance(value, types) and not (types is not bool and isinstance(value, bool))
+        require(ok, f"params.{key} has the wrong type ({value!r})")
+    require(type(fit["converged"]) is bool, "fit.converged must be a boolean")
+    n_iter = fit["n_iter"]
+    require(type(n_iter) is int and n_iter >= 0, "fit.n_iter must be a non-negative integer")
+    names = header["feature_names"]
+    require(
+        names is None or (isinstance(names, list) and len(names) == d and all(isinstance(n, str) for n in names)),
+        "feature_names must be null or n_features strings",
+    )
+    toc = [(a["name"], a["dtype"], tuple(a["shape"])) for a in header["arrays"]]
+    n_lower_bounds = toc[-1][2][0] if toc and len(toc[-1][2]) == 1 else -1
+    require(type(n_lower_bounds) is int and n_lower_bounds >= 0, "lower_bounds must be a 1-D array")
+    expected = _expected_arrays(covariance_type, k, d, _DTYPES[header["dtype"]], n_lower_bounds)
+    require(toc == [(n, t.str, s) for n, t, s in expected], "the table of arrays does not match the model")
+    sizes = [t.itemsize * int(np.prod(s, dtype=np.int64)) for _, t, s in expected]
+    require(sum(sizes) == header["payload_nbytes"] == len(payload), "payload size does not match the arrays")
+    arrays, offset = {}, 0
+    for (name, dtype, shape), size in zip(expected, sizes):
+        # .copy(): writable arrays that own their memory, independent of the file's bytes.
+        array = np.frombuffer(payload, dtype=dtype, count=size // dtype.itemsize, offset=offset).reshape(shape)
+        arrays[name] = array.astype(dtype.newbyteorder("="), copy=True)
+        offset += size
+    return arrays
+
+
+def _build(header, arrays):
+    """A fitted GaussianMixture from a checked header and its arrays."""
+    from ._mixture import GaussianMixture
+
+    model = GaussianMixture(header["n_components"], covariance_type=header["covariance_type"], **header["params"])
+    model.weights_ = arrays["weights"]
+    model.means_ = arrays["means"]
+    model.covariances_ = arrays["covariances"]
+    model.precisions_cholesky_ = arrays["precisions_cholesky"]
+    model.precisions_ = arrays["precisions"]
+    model.converged_ = header["fit"]["converged"]
+    model.n_iter_ = header["fit"]["n_iter"]
+    model.lower_bound_ = float(arrays["lower_bound"])
+    model.lower_bounds_ = [float(v) for v in arrays["lower_bounds"]]
+    model.n_features_in_ = header["n_features"]
+    if header["feature_names"] is not None:
+        model.feature_names_in_ = np.asarray(header["feature_names"], dtype=object)
+    return model
