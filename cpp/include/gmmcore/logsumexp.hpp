@@ -30,13 +30,15 @@ Vector<T> row_max(const ColMatrix<T>& y) {
   return m;
 }
 
-// exp(t) with exp(-inf) = 0 exactly: Eigen's vectorised exp clamps its argument
-// and would return a denormal, giving a zero-weight component a non-zero
-// responsibility.
-template <class Derived>
-auto exp_or_zero(const Eigen::ArrayBase<Derived>& t) {
-  using T = typename Derived::Scalar;
-  return (t > -std::numeric_limits<T>::infinity()).select(t.exp(), T(0));
+// out = exp(col - m), and exactly 0 where that underflows. Eigen's vectorised
+// exp clamps its argument (near -709.8 in double, -88.4 in float) and would
+// give a zero-weight (-inf) component a denormal responsibility; everything it
+// returns below that point is below the smallest normal number anyway.
+template <class T, class Col>
+void exp_shifted(const Col& col, const Vector<T>& m, Vector<T>& out) {
+  constexpr T kUnderflow = std::numeric_limits<T>::digits > 30 ? T(-708) : T(-87);
+  out = (col - m).array().exp().matrix();
+  for (Index i = 0; i < out.size(); ++i) out(i) = col(i) - m(i) < kUnderflow ? T(0) : out(i);
 }
 
 // lse(i) = lse(y.row(i)) for a column-major (B, K) block of log-probs (no NaN
@@ -45,8 +47,11 @@ template <class T>
 void logsumexp_cols(const ColMatrix<T>& y, VectorRef<T> lse) {
   const Vector<T> m = row_max(y);
   Vector<T> s = Vector<T>::Zero(y.rows());
-  for (Index k = 0; k < y.cols(); ++k) s.array() += exp_or_zero((y.col(k) - m).array());
-  lse = (m.array() > -std::numeric_limits<T>::infinity()).select(m.array() + s.array().log(), m.array());
+  // Terms that exp clamps are below 1e-307 next to the largest, which is 1.
+  for (Index k = 0; k < y.cols(); ++k) s.array() += (y.col(k) - m).array().exp();
+  lse = (m.array() + s.array().log()).matrix();
+  for (Index i = 0; i < lse.size(); ++i)
+    if (m(i) == -std::numeric_limits<T>::infinity()) lse(i) = m(i);
 }
 
 // Replaces each row y of a column-major (B, K) block by softmax(y) and writes
@@ -55,16 +60,22 @@ void logsumexp_cols(const ColMatrix<T>& y, VectorRef<T> lse) {
 template <class T>
 void softmax_cols_inplace(ColMatrix<T>& y, VectorRef<T> lse) {
   const Vector<T> m = row_max(y);
-  Vector<T> s = Vector<T>::Zero(y.rows());
+  Vector<T> s = Vector<T>::Zero(y.rows()), e(y.rows());
   for (Index k = 0; k < y.cols(); ++k) {
-    y.col(k) = exp_or_zero((y.col(k) - m).array()).matrix();
-    s += y.col(k);
+    exp_shifted<T>(y.col(k), m, e);
+    y.col(k) = e;
+    s += e;
   }
-  const auto finite = (m.array() > -std::numeric_limits<T>::infinity()).eval();
-  lse = finite.select(m.array() + s.array().log(), m.array());
+  lse = (m.array() + s.array().log()).matrix();
   const Vector<T> inv = s.cwiseInverse();
+  for (Index k = 0; k < y.cols(); ++k) y.col(k).array() *= inv.array();
   const T uniform = T(1) / T(y.cols());
-  for (Index k = 0; k < y.cols(); ++k) y.col(k) = finite.select(y.col(k).array() * inv.array(), uniform).matrix();
+  for (Index i = 0; i < y.rows(); ++i) {
+    if (m(i) == -std::numeric_limits<T>::infinity()) {
+      lse(i) = m(i);
+      y.row(i).setConstant(uniform);
+    }
+  }
 }
 
 }  // namespace detail

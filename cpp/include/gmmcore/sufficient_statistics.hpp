@@ -73,9 +73,15 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
           const auto resp = ws.y.col(k);
           acc.n(k) += resp.sum();
           if (diagonal) {
-            ws.diff.noalias() = xb.rowwise() - shifts.row(k);
-            acc.s.row(k).noalias() += resp.transpose() * ws.diff;
-            acc.q.row(k).noalias() += resp.transpose() * ws.diff.cwiseAbs2();
+            // One fused pass per component, vectorised over features.
+            auto s = acc.s.row(k).array();
+            auto q = acc.q.row(k).array();
+            for (Index i = 0; i < xb.rows(); ++i) {
+              const auto d = (xb.row(i) - shifts.row(k)).array();
+              const T r = resp(i);
+              s += r * d;
+              q += r * d.square();
+            }
           } else {
             // Rows sqrt(r_i) d_i make s_k = sqrt(r)^T Z and S_k += Z^T Z a symmetric rank update.
             ws.quad = resp.cwiseSqrt();
