@@ -175,7 +175,11 @@ void bind_dtype(py::module_& m) {
 
 }  // namespace
 
-PYBIND11_MODULE(_native, m) {
+// CMake compiles this file once per ISA level under different module names.
+#ifndef GMMCORE_MODULE_NAME
+#define GMMCORE_MODULE_NAME _native
+#endif
+PYBIND11_MODULE(GMMCORE_MODULE_NAME, m) {
   m.doc() = "gmmcore native core (float32 and float64 overloads of every function)";
   py::register_exception<gmmcore::NotPositiveDefiniteError>(m, "NotPositiveDefiniteError",
                                                             py::module_::import("numpy.linalg").attr("LinAlgError"));

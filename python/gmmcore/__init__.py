@@ -15,6 +15,7 @@ from ._core import (
     logsumexp,
     negative_log_likelihood,
 )
+from ._config import show_config
 from ._params import GMMParams, Gradients, init_params
 
 __version__ = "0.1.0"
@@ -50,4 +51,5 @@ __all__ = [
     "backward",
     "em_step",
     "em_train",
+    "show_config",
 ]

@@ -633,6 +633,22 @@ def _fit_options(parser, k_help=None):
     parser.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default: 0)")
 
 
+class _InfoAction(argparse.Action):
+    """``--include-dir``, ``--cmake-dir``, ``--show-config``: print and exit, as ``--version`` does."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import _config
+
+        if option_string == "--show-config":
+            _config.show_config()
+            parser.exit()
+        path = _config.include_dir() if option_string == "--include-dir" else _config.cmake_dir()
+        if not path.is_dir():
+            parser.exit(_EXIT_USER_ERROR, f"gmmcore: error: {path} does not exist (this installation has no C++ package)\n")
+        print(path)
+        parser.exit()
+
+
 def build_parser():
     from . import __version__
 
@@ -643,6 +659,11 @@ def build_parser():
         epilog="Run 'gmmcore demo --plot demo.png' for a first look.",
     )
     parser.add_argument("--version", action="version", version=f"gmmcore {__version__}")
+    parser.add_argument("--include-dir", action=_InfoAction, nargs=0, help="print the C++ include directory and exit")
+    parser.add_argument(
+        "--cmake-dir", action=_InfoAction, nargs=0, help="print the directory of gmmcoreConfig.cmake and exit"
+    )
+    parser.add_argument("--show-config", action=_InfoAction, nargs=0, help="print gmmcore.show_config() and exit")
     _common_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

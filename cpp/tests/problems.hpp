@@ -1,0 +1,56 @@
+#pragma once
+// Small, well-posed random GMM problems for the unit tests (deterministic seeds).
+#include <gmmcore/gmmcore.hpp>
+
+#include <limits>
+#include <random>
+
+namespace gmmcore_test {
+
+using gmmcore::Index;
+using gmmcore::Params;
+using gmmcore::RowMatrix;
+using gmmcore::Square;
+using gmmcore::Vector;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+template <class T>
+struct Problem {
+  Params<T> params;
+  RowMatrix<T> x;
+};
+
+// K components in D dimensions: Dirichlet-like weights, means spread by 2,
+// Sigma_k = A A^T / D + 0.5 I (exactly symmetric), and N samples near the means.
+template <class T>
+Problem<T> make_problem(Index n, Index d, Index k, unsigned seed = 0) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> uniform(0.5, 1.5);
+  Problem<T> p;
+  Vector<double> w(k);
+  for (Index j = 0; j < k; ++j) w(j) = uniform(rng);
+  w /= w.sum();
+  p.params.weights = w.cast<T>();
+  p.params.means.resize(k, d);
+  p.params.covariances.resize(k, d * d);
+  for (Index j = 0; j < k; ++j) {
+    for (Index i = 0; i < d; ++i) p.params.means(j, i) = T(2 * normal(rng));
+    Square<double> a(d, d);
+    for (Index r = 0; r < d; ++r)
+      for (Index c = 0; c < d; ++c) a(r, c) = normal(rng);
+    Square<double> s = a * a.transpose() / double(d) + 0.5 * Square<double>::Identity(d, d);
+    s = 0.5 * (s + s.transpose()).eval();
+    p.params.covariance(j) = s.cast<T>();
+  }
+  p.x.resize(n, d);
+  for (Index i = 0; i < n; ++i) {
+    const Index j = Index(i % k);
+    for (Index c = 0; c < d; ++c) p.x(i, c) = p.params.means(j, c) + T(normal(rng));
+  }
+  return p;
+}
+
+}  // namespace gmmcore_test

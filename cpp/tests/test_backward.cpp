@@ -1,0 +1,89 @@
+// Backward (the VJP of forward) against central finite differences of
+// L = sum(G * forward(w, mu, Sigma, X)) in double.
+#include <functional>
+
+#include "check.hpp"
+#include "problems.hpp"
+
+namespace {
+
+using namespace gmmcore_test;
+
+double loss(const Params<double>& p, const RowMatrix<double>& x, const RowMatrix<double>& g) {
+  return (g.array() * gmmcore::forward(gmmcore::factorize(p), x).array()).sum();
+}
+
+// (L(a + h e) - L(a - h e)) / 2h after `perturb(p, x, step)` applies the step.
+double central(const Params<double>& p, const RowMatrix<double>& x, const RowMatrix<double>& g, double h,
+               const std::function<void(Params<double>&, RowMatrix<double>&, double)>& perturb) {
+  Params<double> pp = p, pm = p;
+  RowMatrix<double> xp = x, xm = x;
+  perturb(pp, xp, h);
+  perturb(pm, xm, -h);
+  return (loss(pp, xp, g) - loss(pm, xm, g)) / (2 * h);
+}
+
+}  // namespace
+
+GMMCORE_TEST(backward, matches_finite_differences) {
+  const Index N = 7, D = 3, K = 3;
+  const auto prob = make_problem<double>(N, D, K, 5);
+  const Params<double>& p = prob.params;
+  const RowMatrix<double>& x = prob.x;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  RowMatrix<double> g(N, K);
+  for (Index i = 0; i < N; ++i)
+    for (Index k = 0; k < K; ++k) g(i, k) = normal(rng);
+
+  const auto grads = gmmcore::backward(gmmcore::factorize(p), x, g);
+  CHECK(grads.weights.size() == K);
+  CHECK(grads.means.rows() == K && grads.means.cols() == D);
+  CHECK(grads.covariances.rows() == K && grads.covariances.cols() == D * D);
+  CHECK(grads.input.rows() == N && grads.input.cols() == D);
+  const double h = 1e-6, rtol = 1e-6, atol = 1e-6;
+
+  for (Index k = 0; k < K; ++k) {
+    // A relative step keeps sum(w) = 1 within the validation tolerance.
+    const double hw = 1e-7 * p.weights(k);
+    CHECK_CLOSE(grads.weights(k), central(p, x, g, hw, [k](Params<double>& q, RowMatrix<double>&, double s) {
+                  q.weights(k) += s;
+                }), rtol, atol);
+    for (Index d = 0; d < D; ++d)
+      CHECK_CLOSE(grads.means(k, d), central(p, x, g, h, [k, d](Params<double>& q, RowMatrix<double>&, double s) {
+                    q.means(k, d) += s;
+                  }), rtol, atol);
+    // Sigma_k only moves along symmetric directions E_ij + E_ji (i < j) and E_ii.
+    for (Index i = 0; i < D; ++i)
+      for (Index j = i; j < D; ++j) {
+        const double fd = central(p, x, g, h, [k, i, j](Params<double>& q, RowMatrix<double>&, double s) {
+          q.covariance(k)(i, j) += s;
+          if (i != j) q.covariance(k)(j, i) += s;
+        });
+        const double analytic = i == j ? grads.covariances(k, i * D + i)
+                                       : grads.covariances(k, i * D + j) + grads.covariances(k, j * D + i);
+        CHECK_CLOSE(analytic, fd, rtol, atol);
+        CHECK(grads.covariances(k, i * D + j) == grads.covariances(k, j * D + i));
+      }
+  }
+  for (Index n = 0; n < N; ++n)
+    for (Index d = 0; d < D; ++d)
+      CHECK_CLOSE(grads.input(n, d), central(p, x, g, h, [n, d](Params<double>&, RowMatrix<double>& y, double s) {
+                    y(n, d) += s;
+                  }), rtol, atol);
+}
+
+GMMCORE_TEST(backward, float32_matches_float64) {
+  const auto prob = make_problem<double>(300, 4, 3, 2);
+  RowMatrix<double> g = RowMatrix<double>::Ones(300, 3);
+  const auto want = gmmcore::backward(gmmcore::factorize(prob.params), prob.x, g);
+  Params<float> pf{prob.params.weights.cast<float>(), prob.params.means.cast<float>(),
+                   prob.params.covariances.cast<float>()};
+  const RowMatrix<float> xf = prob.x.cast<float>(), gf = g.cast<float>();
+  const auto got = gmmcore::backward(gmmcore::factorize(pf), xf, gf);
+  const double scale = want.covariances.cwiseAbs().maxCoeff();
+  for (Index k = 0; k < 3; ++k) {
+    CHECK_CLOSE(got.weights(k), want.weights(k), 1e-4, 1e-4 * want.weights.cwiseAbs().maxCoeff());
+    for (Index j = 0; j < 16; ++j) CHECK_CLOSE(got.covariances(k, j), want.covariances(k, j), 1e-3, 1e-3 * scale);
+  }
+}
