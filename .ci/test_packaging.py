@@ -146,9 +146,10 @@ def test_cli_prints_include_and_cmake_dirs():
     assert shipped == source
 
 
-def test_demo_is_still_the_default():
-    out = subprocess.run([sys.executable, "-m", "gmmcore"], capture_output=True, text=True, check=True).stdout
-    assert "EM on 1000 samples" in out
+def test_python_m_gmmcore_runs_the_demo():
+    out = subprocess.run([sys.executable, "-m", "gmmcore", "demo"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "Old Faithful" in out and "converged:       yes" in out
 
 
 @pytest.mark.skipif(shutil.which("cmake") is None or not any(map(shutil.which, ("c++", "g++", "clang++"))),
