@@ -92,3 +92,31 @@ GMMCORE_TEST(forward, zero_weight_component_is_minus_infinity) {
   CHECK((y.col(1).array() == -std::numeric_limits<double>::infinity()).all());
   CHECK(y.col(0).allFinite() && y.col(2).allFinite());
 }
+
+namespace {
+
+// Responsibilities at the edges (MATH.md): a zero-weight component gets exactly
+// 0, a sample whose every log-probability is -inf (its quadratic form
+// overflows) gets 1/K, and rows sum to 1. K = 16 makes rows long enough for
+// Eigen's vectorised exp at every ISA level.
+template <class T>
+void check_responsibility_edges(T huge) {
+  auto prob = make_problem<T>(300, 2, 16, 4);
+  prob.params.weights(3) += prob.params.weights(5);
+  prob.params.weights(5) = 0;
+  prob.x(7, 0) = huge;
+  const RowMatrix<T> r = gmmcore::expectation(gmmcore::factorize(prob.params), prob.x);
+  for (Index i = 0; i < r.rows(); ++i) {
+    CHECK_CLOSE(r.row(i).template cast<double>().sum(), 1.0, 1e-5, 0);
+    CHECK(r(i, 5) == T(0) || i == 7);
+  }
+  CHECK((r.row(7).array() == T(1) / T(16)).all());
+  const gmmcore::Vector<T> ll = gmmcore::log_likelihood(gmmcore::factorize(prob.params), prob.x);
+  CHECK(ll(7) == -std::numeric_limits<T>::infinity());
+}
+
+}  // namespace
+
+GMMCORE_TEST(forward, responsibility_edge_cases_float64) { check_responsibility_edges<double>(1e200); }
+
+GMMCORE_TEST(forward, responsibility_edge_cases_float32) { check_responsibility_edges<float>(1e30f); }
