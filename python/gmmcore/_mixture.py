@@ -331,7 +331,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        return _native.mixture_predict(*self._evaluation_args(X))
+        # X is validated and contiguous in the model's dtype already: no second validation pass.
+        return _native.mixture_predict(*self._model_args(dtype), X)
 
     def _initial_values(self, n_features, dtype):
         """User-given starting values, validated as scikit-learn does; empty when absent."""
@@ -389,12 +390,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
+        return (*self._model_args(dtype), np.ascontiguousarray(X, dtype=dtype))
+
+    def _model_args(self, dtype):
+        """The fitted model as ``_native`` takes it: (covariance_type, weights, means, precisions_cholesky)."""
         return (
             self.covariance_type,
             np.ascontiguousarray(self.weights_, dtype=dtype),
             np.ascontiguousarray(self.means_, dtype=dtype),
             _native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
-            np.ascontiguousarray(X, dtype=dtype),
         )
 
     def score_samples(self, X):

@@ -23,7 +23,7 @@ namespace detail {
 
 template <class T>
 Params<T> m_step(const Params<T>& old, const SufficientStats<T>& sums, Index n_samples, T jitter) {
-  const Index K = old.n_components(), D = old.n_features();
+  const Index K = old.n_components();
   const T tiny = T(10) * std::numeric_limits<T>::epsilon() * T(n_samples);
   Params<T> p = old;
   for (Index k = 0; k < K; ++k) {

@@ -46,6 +46,19 @@ struct FactoredParams {
 namespace detail {
 constexpr double kLog2Pi = 1.8378770664093454835606594728112;
 
+// P = L^{-T} for Sigma = L L^T (lower triangle of sigma read); false when
+// Sigma is not positive definite.
+template <class T, class Out>
+bool precision_cholesky_of(const Square<T>& sigma, Out&& p) {
+  Eigen::LLT<Square<T>, Eigen::Lower> llt(sigma);
+  const auto diag = llt.matrixLLT().diagonal();
+  if (llt.info() != Eigen::Success || !(diag.array() > T(0)).all() || !diag.allFinite()) return false;
+  Square<T> inv_l = Square<T>::Identity(sigma.rows(), sigma.cols());
+  llt.matrixL().solveInPlace(inv_l);
+  p = inv_l.transpose();
+  return true;
+}
+
 // Fills shift, stacked_precision and stacked_offset (see FactoredParams).
 template <class T>
 void stack_factors(FactoredParams<T>& f) {
@@ -94,17 +107,14 @@ FactoredParams<T> factorize(const Params<T>& p) {
       msg << "covariances[" << k << "] is not symmetric";
       throw std::invalid_argument(msg.str());
     }
-    Eigen::LLT<Square<T>, Eigen::Lower> llt(sigma);
-    const auto diag = llt.matrixLLT().diagonal();
-    if (llt.info() != Eigen::Success || !(diag.array() > T(0)).all() || !diag.allFinite()) {
+    Square<T>& pk = f.precision_cholesky[static_cast<size_t>(k)];
+    if (!detail::precision_cholesky_of<T>(sigma, pk)) {
       std::ostringstream msg;
       msg << "covariances[" << k << "] is not positive definite";
       throw NotPositiveDefiniteError(k, msg.str());
     }
-    Square<T> inv_l = Square<T>::Identity(D, D);
-    llt.matrixL().solveInPlace(inv_l);
-    f.precision_cholesky[k] = inv_l.transpose();
-    const T log_det = T(2) * diag.array().log().sum();
+    // log det Sigma = -2 log det P, as for the estimator's mixtures (mixture.hpp).
+    const T log_det = T(-2) * pk.diagonal().array().log().sum();
     f.log_norm(k) = std::log(p.weights(k)) - T(0.5) * (log_det + T(D * detail::kLog2Pi));
   }
   detail::stack_factors(f);

@@ -6,7 +6,6 @@
 //   tied             (1, D*D): one Sigma shared by all components
 //   diag             (K, D):   diag(Sigma_k) / 1 / sqrt(diag(Sigma_k))
 //   spherical        (K, 1):   sigma_k^2 / 1 / sigma_k
-#include <Eigen/Cholesky>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -55,22 +54,6 @@ class IllDefinedCovarianceError : public std::invalid_argument {
                                                   "float64 data instead of float32."
                                                 : "")) {}
 };
-
-namespace detail {
-
-// P = L^{-T} for Sigma = L L^T (lower triangle of sigma read).
-template <class T>
-bool precision_cholesky_of(const Square<T>& sigma, Eigen::Ref<RowMatrix<T>> p) {
-  Eigen::LLT<Square<T>, Eigen::Lower> llt(sigma);
-  const auto diag = llt.matrixLLT().diagonal();
-  if (llt.info() != Eigen::Success || !(diag.array() > T(0)).all() || !diag.allFinite()) return false;
-  Square<T> inv_l = Square<T>::Identity(sigma.rows(), sigma.cols());
-  llt.matrixL().solveInPlace(inv_l);
-  p = inv_l.transpose();
-  return true;
-}
-
-}  // namespace detail
 
 // Fills m.precisions_cholesky from m.covariances; IllDefinedCovarianceError
 // when a covariance is not positive definite.
