@@ -63,14 +63,13 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
         const auto gb = grad_output.middleRows(r.begin, r.size());
         detail::check_block_finite(xb, r.begin, "X");
         detail::check_block_finite(gb, r.begin, "grad_output");
-        detail::BlockWorkspace<T> ws;
-        ws.resize(r.size(), D, K);
         auto dxb = out.input.middleRows(r.begin, r.size());
-        RowMatrix<T> v(r.size(), D), gv(r.size(), D);
+        RowMatrix<T> diff(r.size(), D), z(r.size(), D), v(r.size(), D), gv(r.size(), D);
         for (Index k = 0; k < K; ++k) {
-          detail::whiten_block(f, k, xb, ws);
-          // rows v^T = z^T P_k^T = d^T P_k P_k^T = (Sigma_k^{-1} d)^T
-          v.noalias() = ws.z * f.precision_cholesky[k].transpose().template triangularView<Eigen::Lower>();
+          const Square<T>& p = f.precision_cholesky[static_cast<size_t>(k)];
+          diff.noalias() = xb.rowwise() - f.means.row(k);
+          z.noalias() = diff * p.template triangularView<Eigen::Upper>();
+          v.noalias() = z * p.transpose().template triangularView<Eigen::Lower>();
           gv.noalias() = gb.col(k).asDiagonal() * v;
           acc.g(k) += gb.col(k).sum();
           acc.gv.row(k).noalias() += gb.col(k).transpose() * v;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gmmcore/errors.hpp"
+#include "gmmcore/micro_kernels.hpp"
 #include "gmmcore/params.hpp"
 
 namespace gmmcore {
@@ -18,15 +19,9 @@ namespace gmmcore {
 // (K, D) = 1 / diag(Sigma_k) and leave precision_cholesky empty: their kernels
 // cost O(N K D), not O(N K D^2).
 //
-// For the forward kernels, which evaluate all components with one GEMM per
-// block, the factors are also stacked around a common shift c (the mean of the
-// means, so that an offset shared by the data and the model cancels exactly):
-//   full:     z_k = (x - c) P_k - (mu_k - c) P_k,
-//             stacked_precision = [P_1 ... P_K] (D, K*D), stacked_offset = [(mu_k - c) P_k] (K*D)
-//   diagonal: |z_k|^2 = (x - c)^2 . p_k - 2 (x - c) . ((mu_k - c) p_k) + (mu_k - c)^2 . p_k,
-//             stacked_precision = [p_k ; -2 (mu_k - c) p_k] as (D, 2K) columns, stacked_offset (K).
-// The error this adds to |z_k|^2 is of the order eps |x - c| / sigma_k: negligible
-// next to |z_k|^2 itself wherever component k matters.
+// For the micro-kernels (micro_kernels.hpp) the upper triangles of the P_k are
+// also stored as `factors`: K blocks of D rows, each of factor_columns(D)
+// columns, zero below the diagonal and beyond column D.
 template <class T>
 struct FactoredParams {
   Vector<T> weights;
@@ -34,9 +29,7 @@ struct FactoredParams {
   std::vector<Square<T>> precision_cholesky;
   RowMatrix<T> diagonal_precisions;
   Vector<T> log_norm;
-  Vector<T> shift;
-  ColMatrix<T> stacked_precision;
-  Vector<T> stacked_offset;
+  RowMatrix<T> factors;
 
   Index n_components() const { return means.rows(); }
   Index n_features() const { return means.cols(); }
@@ -59,30 +52,15 @@ bool precision_cholesky_of(const Square<T>& sigma, Out&& p) {
   return true;
 }
 
-// Fills shift, stacked_precision and stacked_offset (see FactoredParams).
+// Fills f.factors from f.precision_cholesky (see FactoredParams).
 template <class T>
-void stack_factors(FactoredParams<T>& f) {
+void pack_factors(FactoredParams<T>& f) {
+  if (f.diagonal()) return;
   const Index K = f.n_components(), D = f.n_features();
-  f.shift = f.means.colwise().mean().transpose();
-  const RowMatrix<T> centred = f.means.rowwise() - f.shift.transpose();
-  if (f.diagonal()) {
-    f.stacked_precision.resize(D, 2 * K);
-    f.stacked_offset.resize(K);
-    for (Index k = 0; k < K; ++k) {
-      const auto p = f.diagonal_precisions.row(k);
-      f.stacked_precision.col(k) = p.transpose();
-      f.stacked_precision.col(K + k) = T(-2) * centred.row(k).cwiseProduct(p).transpose();
-      f.stacked_offset(k) = centred.row(k).cwiseAbs2().dot(p);
-    }
-    return;
-  }
-  f.stacked_precision.resize(D, K * D);
-  f.stacked_offset.resize(K * D);
-  for (Index k = 0; k < K; ++k) {
-    const Square<T>& p = f.precision_cholesky[static_cast<size_t>(k)];
-    f.stacked_precision.middleCols(k * D, D) = p;
-    f.stacked_offset.segment(k * D, D) = (centred.row(k) * p).transpose();
-  }
+  f.factors = RowMatrix<T>::Zero(K * D, factor_columns(D));
+  for (Index k = 0; k < K; ++k)
+    f.factors.block(k * D, 0, D, D).template triangularView<Eigen::Upper>() =
+        f.precision_cholesky[static_cast<size_t>(k)].template triangularView<Eigen::Upper>();
 }
 }  // namespace detail
 
@@ -117,7 +95,7 @@ FactoredParams<T> factorize(const Params<T>& p) {
     const T log_det = T(-2) * pk.diagonal().array().log().sum();
     f.log_norm(k) = std::log(p.weights(k)) - T(0.5) * (log_det + T(D * detail::kLog2Pi));
   }
-  detail::stack_factors(f);
+  detail::pack_factors(f);
   return f;
 }
 

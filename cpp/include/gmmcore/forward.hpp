@@ -10,28 +10,24 @@
 namespace gmmcore {
 namespace detail {
 
-// Per-thread scratch for one block of rows.
+// Per-chunk scratch for one block of B rows, reused from block to block.
 template <class T>
 struct BlockWorkspace {
-  RowMatrix<T> diff;      // (B, D): x_i - mu_k or x_i - c
-  RowMatrix<T> z;         // (B, D): rows (x_i - mu_k)^T P_k
-  ColMatrix<T> stacked;   // (B, G*D): z for a group of G components
-  Vector<T> quad;         // (B): |z_k|^2
-  ColMatrix<T> y;         // (B, K): log-probs, then responsibilities
-  Vector<T> lse;          // (B): log p(x_i)
+  RowMatrix<T> xt;       // (D, ldt): the block's samples transposed, zero past B
+  Vector<T> quad;        // (ldt): one component's quadratic forms
+  RowMatrix<T> scratch;  // of quadratic_forms_full
+  ColMatrix<T> y;        // (B, K): log-probs, then responsibilities
+  Vector<T> lse;         // (B): log p(x_i)
 
   void resize(Index rows, Index n_features, Index n_components) {
-    diff.resize(rows, n_features);
-    z.resize(rows, n_features);
+    const Index ldt = round_up(rows, kTransposedAlign<T>);
+    if (xt.rows() != n_features || xt.cols() != ldt) xt = RowMatrix<T>::Zero(n_features, ldt);
+    quad.resize(ldt);
+    scratch.resize(n_features, kRowPackets * kPacket<T>);
     y.resize(rows, n_components);
     lse.resize(rows);
-    quad.resize(rows);
   }
 };
-
-// Components whose z are computed by one GEMM: about kStackedColumns columns,
-// so the (B, G*D) result stays in L2.
-constexpr Index kStackedColumns = 256;
 
 inline void check_n_features(Index got, Index expected, const char* name) {
   if (got != expected) {
@@ -55,42 +51,21 @@ void check_block_finite(const Eigen::MatrixBase<Derived>& block, Index first_row
   throw std::invalid_argument(msg.str());
 }
 
-// z rows for component k: ws.z = (X_b - mu_k) P_k.
-template <class T>
-void whiten_block(const FactoredParams<T>& f, Index k, const ConstMatrixRef<T>& xb, BlockWorkspace<T>& ws) {
-  ws.diff.noalias() = xb.rowwise() - f.means.row(k);
-  ws.z.noalias() = ws.diff * f.precision_cholesky[k].template triangularView<Eigen::Upper>();
-}
-
-// ws.y (B, K) = component log-probs of the rows x_b (B, D). The z of several
-// components come from one GEMM (see FactoredParams), column-major so that the
-// squared norms below are vectorised over rows.
+// ws.y (B, K) = component log-probs of the rows x_b (B, D), ws sized by
+// resize(B, D, K). Each component's quadratic forms come from a micro-kernel
+// over the transposed block, with the samples in the SIMD lanes.
 template <class T>
 void component_log_probs_block(const FactoredParams<T>& f, const ConstMatrixRef<T>& xb, BlockWorkspace<T>& ws) {
-  const Index K = f.n_components(), D = f.n_features(), B = xb.rows();
-  ws.diff.noalias() = xb.rowwise() - f.shift.transpose();
-  if (f.diagonal()) {
-    ws.stacked.resize(B, 2 * K);
-    ws.stacked.leftCols(K).noalias() = ws.diff.cwiseAbs2() * f.stacked_precision.leftCols(K);
-    ws.stacked.rightCols(K).noalias() = ws.diff * f.stacked_precision.rightCols(K);
-    for (Index k = 0; k < K; ++k)
-      ws.y.col(k) = (f.log_norm(k) - T(0.5) * (ws.stacked.col(k).array() + ws.stacked.col(K + k).array() +
-                                               f.stacked_offset(k)))
-                        .matrix();
-    return;
-  }
-  const Index group = std::max<Index>(1, kStackedColumns / D);
-  for (Index k0 = 0; k0 < K; k0 += group) {
-    const Index g = std::min(group, K - k0);
-    ws.stacked.resize(B, g * D);
-    ws.stacked.noalias() = ws.diff * f.stacked_precision.middleCols(k0 * D, g * D);
-    for (Index j = 0; j < g; ++j) {
-      const Index k = k0 + j;
-      ws.quad.setZero();
-      for (Index d = 0; d < D; ++d)
-        ws.quad.array() += (ws.stacked.col(j * D + d).array() - f.stacked_offset(k * D + d)).square();
-      ws.y.col(k) = (f.log_norm(k) - T(0.5) * ws.quad.array()).matrix();
-    }
+  const Index K = f.n_components(), D = f.n_features(), B = xb.rows(), ldt = ws.xt.cols();
+  ws.xt.leftCols(B) = xb.transpose();
+  for (Index k = 0; k < K; ++k) {
+    const T* mu = f.means.row(k).data();
+    if (f.diagonal())
+      quadratic_forms_diag<T>(ws.xt.data(), ldt, D, mu, f.diagonal_precisions.row(k).data(), ws.quad.data());
+    else
+      quadratic_forms_full<T>(ws.xt.data(), ldt, D, mu, f.factors.data() + k * D * f.factors.cols(),
+                              ws.scratch.data(), ws.quad.data());
+    ws.y.col(k) = (f.log_norm(k) - T(0.5) * ws.quad.head(B).array()).matrix();
   }
 }
 
@@ -105,10 +80,9 @@ Index row_cost(const FactoredParams<T>& f) {
 template <class T, class Block>
 void parallel_checked_blocks(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, Block&& block) {
   check_n_features(x.cols(), f.n_features(), "X");
-  parallel_blocks(x.rows(), row_cost(f), [&](RowRange r) {
+  parallel_blocks_with<BlockWorkspace<T>>(x.rows(), row_cost(f), [&](BlockWorkspace<T>& ws, RowRange r) {
     const auto xb = x.middleRows(r.begin, r.size());
     check_block_finite(xb, r.begin, "X");
-    BlockWorkspace<T> ws;
     ws.resize(r.size(), f.n_features(), f.n_components());
     block(r, xb, ws);
   });

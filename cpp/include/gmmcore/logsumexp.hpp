@@ -84,9 +84,12 @@ void softmax_cols_inplace(ColMatrix<T>& y, VectorRef<T> lse) {
 template <class T>
 Vector<T> logsumexp_rows(const ConstMatrixRef<T>& a) {
   Vector<T> out(a.rows());
-  detail::parallel_blocks(a.rows(), a.cols(), [&](detail::RowRange r) {
-    Vector<T> row(a.cols());  // aligned copy: the rounding must not depend on the caller's address
-    for (Index i = r.begin; i < r.end; ++i) out(i) = logsumexp(row = a.row(i).transpose());
+  // Each row goes through an aligned copy: the rounding must not depend on the caller's address.
+  detail::parallel_blocks_with<Vector<T>>(a.rows(), a.cols(), [&](Vector<T>& row, detail::RowRange r) {
+    for (Index i = r.begin; i < r.end; ++i) {
+      row = a.row(i).transpose();
+      out(i) = logsumexp(row);
+    }
   });
   return out;
 }

@@ -107,7 +107,7 @@ FactoredParams<T> factorize(const Mixture<T>& m) {
                                 ? RowMatrix<T>(pc.array().square())
                                 : RowMatrix<T>(pc.array().square().matrix().replicate(1, D));
   }
-  detail::stack_factors(f);
+  detail::pack_factors(f);
   return f;
 }
 

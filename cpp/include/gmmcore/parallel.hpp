@@ -70,28 +70,48 @@ void for_each_block(RowRange rows, Block&& block) {
   for (Index b = rows.begin; b < rows.end; b += kBlockRows) block(RowRange{b, std::min(rows.end, b + kBlockRows)});
 }
 
-// Map over all rows (no reduction): block(range) for every block, in parallel
-// when n_rows * row_cost is worth it.
-template <class Block>
-void parallel_blocks(Index n_rows, Index row_cost, Block&& block) {
-  const Index blocks = (n_rows + kBlockRows - 1) / kBlockRows;
-  for_each_chunk(blocks, n_rows * row_cost >= kParallelMinWork,
-                 [&](Index c) { block(RowRange{c * kBlockRows, std::min(n_rows, (c + 1) * kBlockRows)}); });
+// Per-chunk scratch of a pass that needs none.
+struct NoScratch {};
+
+// Map over all rows (no reduction): block(scratch, range) for every block, in
+// parallel when n_rows * row_cost is worth it. Each chunk of consecutive
+// blocks gets its own default-constructed Scratch, so workspaces are allocated
+// once per chunk rather than once per block.
+template <class Scratch, class Block>
+void parallel_blocks_with(Index n_rows, Index row_cost, Block&& block) {
+  const Index n_chunks = chunk_count(n_rows, 0);
+  for_each_chunk(n_chunks, n_rows * row_cost >= kParallelMinWork, [&](Index c) {
+    Scratch scratch;
+    for_each_block(chunk_rows(n_rows, n_chunks, c), [&](RowRange r) { block(scratch, r); });
+  });
 }
 
-// Deterministic reduction: partial[c] = make(); fold(partial[c], block range)
-// for each block of chunk c; returns partial[0] += partial[1] += ... in order.
-template <class Acc, class Make, class Fold>
-Acc reduce_blocks(Index n_rows, Index row_cost, Index partial_bytes, Make&& make, Fold&& fold) {
+template <class Block>
+void parallel_blocks(Index n_rows, Index row_cost, Block&& block) {
+  parallel_blocks_with<NoScratch>(n_rows, row_cost, [&](NoScratch&, RowRange r) { block(r); });
+}
+
+// Deterministic reduction: partial[c] = make(); fold(partial[c], scratch, block
+// range) for each block of chunk c (scratch as in parallel_blocks_with);
+// returns partial[0] += partial[1] += ... in order.
+template <class Acc, class Scratch, class Make, class Fold>
+Acc reduce_blocks_with(Index n_rows, Index row_cost, Index partial_bytes, Make&& make, Fold&& fold) {
   const Index n_chunks = chunk_count(n_rows, partial_bytes);
   std::vector<Acc> partial(static_cast<size_t>(n_chunks));
   for_each_chunk(n_chunks, n_rows * row_cost >= kParallelMinWork, [&](Index c) {
     Acc acc = make();
-    for_each_block(chunk_rows(n_rows, n_chunks, c), [&](RowRange r) { fold(acc, r); });
+    Scratch scratch;
+    for_each_block(chunk_rows(n_rows, n_chunks, c), [&](RowRange r) { fold(acc, scratch, r); });
     partial[static_cast<size_t>(c)] = std::move(acc);
   });
   for (size_t c = 1; c < partial.size(); ++c) partial[0] += partial[c];
   return std::move(partial[0]);
+}
+
+template <class Acc, class Make, class Fold>
+Acc reduce_blocks(Index n_rows, Index row_cost, Index partial_bytes, Make&& make, Fold&& fold) {
+  return reduce_blocks_with<Acc, NoScratch>(n_rows, row_cost, partial_bytes, make,
+                                            [&](Acc& acc, NoScratch&, RowRange r) { fold(acc, r); });
 }
 
 }  // namespace gmmcore::detail

@@ -7,6 +7,7 @@
 //   full:     S_k = sum_i s_i r_ik (x_i - c_k)(x_i - c_k)^T  (lower triangle)
 //   diagonal: q_k = sum_i s_i r_ik (x_i - c_k)^2             (elementwise)
 //   log_likelihood = sum_i s_i log p(x_i)  (E-step passes only).
+#include <algorithm>
 #include <vector>
 
 #include "gmmcore/forward.hpp"
@@ -29,18 +30,58 @@ struct SufficientStats {
         ss(diagonal ? 0 : K, Square<T>::Zero(D, D)),
         q(RowMatrix<T>::Zero(diagonal ? K : 0, D)) {}
   bool diagonal() const { return ss.empty(); }
-  SufficientStats& operator+=(const SufficientStats& o) {
+};
+
+// The same sums per chunk, in the micro-kernels' layout: s and q as K padded
+// rows of ld = padded_length(D) values, the S_k as K blocks of scatter_rows(D)
+// rows of ld values (lower triangle meaningful).
+template <class T>
+struct PaddedStats {
+  Vector<T> n;
+  RowMatrix<T> s, ss, q;
+  double log_likelihood = 0;
+
+  PaddedStats() = default;
+  PaddedStats(Index K, Index D, bool diagonal)
+      : n(Vector<T>::Zero(K)),
+        s(RowMatrix<T>::Zero(K, padded_length<T>(D))),
+        ss(RowMatrix<T>::Zero(diagonal ? 0 : K * scatter_rows(D), s.cols())),
+        q(RowMatrix<T>::Zero(diagonal ? K : 0, s.cols())) {}
+  PaddedStats& operator+=(const PaddedStats& o) {
     n += o.n;
     s += o.s;
-    for (size_t k = 0; k < ss.size(); ++k) ss[k].template triangularView<Eigen::Lower>() += o.ss[k];
+    ss += o.ss;
     q += o.q;
     log_likelihood += o.log_likelihood;
     return *this;
   }
-  static Index partial_bytes(Index K, Index D, bool diagonal) {
-    return Index(sizeof(T)) * K * (1 + D + (diagonal ? D : D * D));
+  static Index bytes(Index K, Index D, bool diagonal) {
+    const Index ld = padded_length<T>(D);
+    return Index(sizeof(T)) * K * (1 + 2 * ld + (diagonal ? 0 : scatter_rows(D) * ld));
+  }
+  SufficientStats<T> unpadded(Index D) const {
+    const Index K = n.size(), rows = scatter_rows(D);
+    SufficientStats<T> out(K, D, q.rows() > 0);
+    out.n = n;
+    out.s = s.leftCols(D);
+    out.log_likelihood = log_likelihood;
+    if (out.diagonal()) out.q = q.leftCols(D);
+    for (Index k = 0; k < static_cast<Index>(out.ss.size()); ++k)
+      out.ss[static_cast<size_t>(k)].template triangularView<Eigen::Lower>() = ss.block(k * rows, 0, D, D);
+    return out;
   }
 };
+
+// Per-chunk scratch of accumulate_stats.
+template <class T>
+struct StatsWorkspace {
+  BlockWorkspace<T> block;
+  RowMatrix<T> x;     // (B, ld): the block as padded rows
+  RowMatrix<T> d, w;  // (kScatterRows, ld) rows x_i - c_k and r_ik (x_i - c_k), w zero past ld
+};
+
+// Rows per call of scatter_full: its operands stay in L1.
+constexpr Index kScatterRows = 64;
 
 // One pass over X (N, D). `responsibilities(range, x_b, ws)` fills ws.y (B, K)
 // with r for the rows of the block and ws.lse with log p(x_i) (or zeros).
@@ -48,49 +89,55 @@ struct SufficientStats {
 template <class T, class Responsibilities>
 SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                     const RowMatrix<T>& shifts, bool diagonal, Responsibilities&& responsibilities) {
-  const Index K = shifts.rows(), D = shifts.cols();
+  const Index K = shifts.rows(), D = shifts.cols(), ld = padded_length<T>(D);
+  const Index ldw = std::max(ld, scatter_rows(D)), rows_per_k = scatter_rows(D);
   const bool weighted = sample_weight.size() > 0;
-  using Stats = SufficientStats<T>;
-  return reduce_blocks<Stats>(
-      x.rows(), 2 * K * D * (diagonal ? 1 : D), Stats::partial_bytes(K, D, diagonal), [&] { return Stats(K, D, diagonal); },
-      [&](Stats& acc, RowRange r) {
-        const auto xb = x.middleRows(r.begin, r.size());
+  RowMatrix<T> centres = RowMatrix<T>::Zero(K, ld);
+  centres.leftCols(D) = shifts;
+  using Stats = PaddedStats<T>;
+  const Stats total = reduce_blocks_with<Stats, StatsWorkspace<T>>(
+      x.rows(), 2 * K * D * (diagonal ? 1 : D), Stats::bytes(K, D, diagonal), [&] { return Stats(K, D, diagonal); },
+      [&](Stats& acc, StatsWorkspace<T>& sw, RowRange r) {
+        const Index B = r.size();
+        const auto xb = x.middleRows(r.begin, B);
         check_block_finite(xb, r.begin, "X");
-        BlockWorkspace<T> ws;
-        ws.resize(r.size(), D, K);
+        BlockWorkspace<T>& ws = sw.block;
+        ws.resize(B, D, K);
         responsibilities(r, xb, ws);
         if (weighted) {
           // A copy in our own (aligned) memory: a vectorised sum over the
           // caller's buffer would round differently at another address.
-          ws.quad = sample_weight.segment(r.begin, r.size());
-          ws.y.array().colwise() *= ws.quad.array();
-          acc.log_likelihood +=
-              (ws.quad.array() > T(0)).select(ws.quad.array() * ws.lse.array(), T(0)).template cast<double>().sum();
+          ws.quad.head(B) = sample_weight.segment(r.begin, B);
+          const auto sw_b = ws.quad.head(B).array();
+          ws.y.array().colwise() *= sw_b;
+          acc.log_likelihood += (sw_b > T(0)).select(sw_b * ws.lse.array(), T(0)).template cast<double>().sum();
         } else {
           acc.log_likelihood += ws.lse.template cast<double>().sum();
+        }
+        if (sw.x.rows() != B || sw.x.cols() != ld) sw.x = RowMatrix<T>::Zero(B, ld);
+        sw.x.leftCols(D) = xb;
+        if (!diagonal && sw.w.cols() != ldw) {
+          sw.d.resize(kScatterRows, ld);
+          sw.w = RowMatrix<T>::Zero(kScatterRows, ldw);
         }
         for (Index k = 0; k < K; ++k) {
           const auto resp = ws.y.col(k);
           acc.n(k) += resp.sum();
+          const auto centre = centres.row(k);
           if (diagonal) {
-            // One fused pass per component, vectorised over features.
-            auto s = acc.s.row(k).array();
-            auto q = acc.q.row(k).array();
-            for (Index i = 0; i < xb.rows(); ++i) {
-              const auto d = (xb.row(i) - shifts.row(k)).array();
-              const T r = resp(i);
-              s += r * d;
-              q += r * d.square();
-            }
-          } else {
-            // Rows sqrt(r_i) d_i make s_k = sqrt(r)^T Z and S_k += Z^T Z a symmetric rank update.
-            ws.quad = resp.cwiseSqrt();
-            ws.z.noalias() = ws.quad.asDiagonal() * (xb.rowwise() - shifts.row(k));
-            acc.s.row(k).noalias() += ws.quad.transpose() * ws.z;
-            acc.ss[static_cast<size_t>(k)].template selfadjointView<Eigen::Lower>().rankUpdate(ws.z.transpose());
+            scatter_diag<T>(sw.x.data(), B, ld, centre.data(), resp.data(), acc.s.row(k).data(), acc.q.row(k).data());
+            continue;
+          }
+          for (Index i0 = 0; i0 < B; i0 += kScatterRows) {
+            const Index rows = std::min(kScatterRows, B - i0);
+            sw.d.topRows(rows) = sw.x.middleRows(i0, rows).rowwise() - centre;
+            sw.w.topLeftCorner(rows, ld) = resp.segment(i0, rows).asDiagonal() * sw.d.topRows(rows);
+            acc.s.row(k) += sw.w.topLeftCorner(rows, ld).colwise().sum();
+            scatter_full<T>(sw.w.data(), ldw, sw.d.data(), ld, rows, D, acc.ss.data() + k * rows_per_k * ld);
           }
         }
       });
+  return total.unpadded(D);
 }
 
 // Statistics of an E-step under f: r = softmax(y), lse = log p(x).

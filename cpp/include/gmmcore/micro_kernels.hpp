@@ -1,0 +1,167 @@
+#pragma once
+// Register-tiled kernels for the O(N K D^2) and O(N K D) loops over samples.
+// They read padded rows (simd.hpp): a row of D values stored in ld slots, zero
+// beyond D. Each component is handled around its own mean, d_i = x_i - mu_k,
+// exactly as MATH.md writes it; P_k is upper triangular, so the products skip
+// the zeros below its diagonal.
+#include <algorithm>
+
+#include "gmmcore/simd.hpp"
+
+#define GMMCORE_UNROLL _Pragma("GCC unroll 16")
+
+namespace gmmcore::detail {
+
+// Accumulator tiles, sized so that with their operands they fill the
+// register file without spilling: the row-major scatter kernel holds kTileRows
+// rows by up to kTilePackets packets; the transposed kernels hold
+// kRowPackets packets of samples by kTileColumns columns.
+inline constexpr int kTileRows = kRegisters >= 32 ? 8 : 4;
+inline constexpr int kTilePackets = 3;
+inline constexpr int kRowPackets = kRegisters >= 32 ? 4 : 2;
+inline constexpr int kTileColumns = 4;
+inline constexpr int kDiagRowPackets = kRegisters >= 32 ? 8 : 4;
+
+// Samples per transposed block row: a multiple of both kernels' tile widths.
+template <class T>
+inline constexpr Index kTransposedAlign = kDiagRowPackets * kPacket<T>;
+
+// Columns of a stored P: D rounded up to whole column tiles.
+inline Index factor_columns(Index D) { return round_up(D, kTileColumns); }
+
+// quad[i] = |(x_i - mu)^T P|^2 for the samples x_i stored transposed in xt
+// (D rows of stride ldt, a multiple of kTransposedAlign; quad has ldt slots),
+// with P (D rows of stride factor_columns(D)) upper triangular and zero beyond
+// column D. scratch holds D * kRowPackets packets.
+template <class T>
+void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T* p, T* scratch, T* quad) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>, W = kRowPackets * L;
+  const Index ldp = factor_columns(D);
+  for (Index i0 = 0; i0 < ldt; i0 += W) {
+    for (Index d = 0; d < D; ++d) {
+      const P m = pset1<P>(mu[d]);
+      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+          pstoreu(scratch + d * W + rp * L, psub(ploadu<P>(xt + d * ldt + i0 + rp * L), m));
+    }
+    P q[kRowPackets];
+    GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) q[rp] = pset1<P>(T(0));
+    for (Index j0 = 0; j0 < D; j0 += kTileColumns) {
+      P acc[kRowPackets][kTileColumns];
+      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+          GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) acc[rp][j] = pset1<P>(T(0));
+      // z_j = sum_{d <= j} (x - mu)_d P_dj: the tile's columns need rows d < j0 + kTileColumns.
+      const Index d_end = std::min(D, j0 + kTileColumns);
+      for (Index d = 0; d < d_end; ++d) {
+        P v[kRowPackets];
+        GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) v[rp] = ploadu<P>(scratch + d * W + rp * L);
+        const T* row = p + d * ldp + j0;
+        GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) {
+          const P b = pset1<P>(row[j]);
+          GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) acc[rp][j] = pmadd(v[rp], b, acc[rp][j]);
+        }
+      }
+      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+          GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) q[rp] = pmadd(acc[rp][j], acc[rp][j], q[rp]);
+    }
+    GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(quad + i0 + rp * L, q[rp]);
+  }
+}
+
+// quad[i] = sum_d (x_id - mu_d)^2 p_d for samples stored transposed as in
+// quadratic_forms_full.
+template <class T>
+void quadratic_forms_diag(const T* xt, Index ldt, Index D, const T* mu, const T* prec, T* quad) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>, W = kDiagRowPackets * L;
+  for (Index i0 = 0; i0 < ldt; i0 += W) {
+    P acc[kDiagRowPackets];
+    GMMCORE_UNROLL for (int rp = 0; rp < kDiagRowPackets; ++rp) acc[rp] = pset1<P>(T(0));
+    for (Index d = 0; d < D; ++d) {
+      const P m = pset1<P>(mu[d]), pd = pset1<P>(prec[d]);
+      GMMCORE_UNROLL for (int rp = 0; rp < kDiagRowPackets; ++rp) {
+        const P t = psub(ploadu<P>(xt + d * ldt + i0 + rp * L), m);
+        acc[rp] = pmadd(pmul(t, t), pd, acc[rp]);
+      }
+    }
+    GMMCORE_UNROLL for (int rp = 0; rp < kDiagRowPackets; ++rp) pstoreu(quad + i0 + rp * L, acc[rp]);
+  }
+}
+
+// s (kTileRows rows of stride ld) += sum_i w_i[0, kTileRows) d_i[packets 0..NP)^T
+// for `rows` rows w_i (stride ldw) and d_i (stride ld).
+template <class T, int NP>
+inline void scatter_tile(const T* w, Index ldw, const T* d, Index ld, Index rows, T* s) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>;
+  P acc[kTileRows][NP];
+  GMMCORE_UNROLL for (int r = 0; r < kTileRows; ++r) GMMCORE_UNROLL for (int c = 0; c < NP; ++c) acc[r][c] = pset1<P>(T(0));
+  for (Index i = 0; i < rows; ++i) {
+    P dc[NP];
+    GMMCORE_UNROLL for (int c = 0; c < NP; ++c) dc[c] = ploadu<P>(d + i * ld + c * L);
+    GMMCORE_UNROLL for (int r = 0; r < kTileRows; ++r) {
+      const P b = pset1<P>(w[i * ldw + r]);
+      GMMCORE_UNROLL for (int c = 0; c < NP; ++c) acc[r][c] = pmadd(b, dc[c], acc[r][c]);
+    }
+  }
+  GMMCORE_UNROLL for (int r = 0; r < kTileRows; ++r) GMMCORE_UNROLL for (int c = 0; c < NP; ++c) pstoreu(
+      s + r * ld + c * L, padd(ploadu<P>(s + r * ld + c * L), acc[r][c]));
+}
+
+// Rows of a scatter matrix: D rounded up to whole tiles.
+inline Index scatter_rows(Index D) { return round_up(D, kTileRows); }
+
+// S += sum_i w_i d_i^T on and below the diagonal (tiles also reach a little
+// above it), for `rows` padded rows w_i (stride ldw >= scatter_rows(D), zero
+// beyond D) and d_i (stride ld). S is scatter_rows(D) rows of stride ld.
+template <class T>
+void scatter_full(const T* w, Index ldw, const T* d, Index ld, Index rows, Index D, T* s) {
+  constexpr Index L = kPacket<T>;
+  for (Index a0 = 0; a0 < D; a0 += kTileRows) {
+    const Index packets = (std::min<Index>(a0 + kTileRows, D) - 1) / L + 1;  // columns up to the diagonal
+    for (Index c0 = 0; c0 < packets; c0 += kTilePackets)
+      with_constant<kTilePackets>(packets - c0, [&](auto np) {
+        scatter_tile<T, decltype(np)::value>(w + a0, ldw, d + c0 * L, ld, rows, s + a0 * ld + c0 * L);
+      });
+  }
+}
+
+// s += sum_i r_i (x_i - mu), q += sum_i r_i (x_i - mu)^2 (elementwise) for
+// `rows` padded rows x_i (stride ld); s and q are padded rows.
+template <class T>
+void scatter_diag(const T* x, Index rows, Index ld, const T* mu, const T* r, T* s, T* q) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>;
+  constexpr int kPackets = kRegisters >= 32 ? 8 : 4;
+  const Index packets = ld / L;
+  for (Index c0 = 0; c0 < packets; c0 += kPackets) {
+    with_constant<kPackets>(packets - c0, [&](auto np_constant) {
+      constexpr int NP = decltype(np_constant)::value;
+      const Index offset = c0 * L;
+      P m[NP], sa[NP], qa[NP];
+      GMMCORE_UNROLL for (int c = 0; c < NP; ++c) {
+        m[c] = ploadu<P>(mu + offset + c * L);
+        sa[c] = qa[c] = pset1<P>(T(0));
+      }
+      for (Index i = 0; i < rows; ++i) {
+        const P ri = pset1<P>(r[i]);
+        GMMCORE_UNROLL for (int c = 0; c < NP; ++c) {
+          const P t = psub(ploadu<P>(x + i * ld + offset + c * L), m[c]);
+          const P u = pmul(ri, t);
+          sa[c] = padd(sa[c], u);
+          qa[c] = pmadd(u, t, qa[c]);
+        }
+      }
+      GMMCORE_UNROLL for (int c = 0; c < NP; ++c) {
+        pstoreu(s + offset + c * L, padd(ploadu<P>(s + offset + c * L), sa[c]));
+        pstoreu(q + offset + c * L, padd(ploadu<P>(q + offset + c * L), qa[c]));
+      }
+    });
+  }
+}
+
+}  // namespace gmmcore::detail
