@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "gmmcore/parallel.hpp"
+#include "gmmcore/simd.hpp"
 #include "gmmcore/types.hpp"
 
 namespace gmmcore {
@@ -22,60 +23,72 @@ typename Derived::Scalar logsumexp(const Eigen::DenseBase<Derived>& a) {
 
 namespace detail {
 
-// Row maxima of a column-major (B, K) block, vectorised over rows.
+// exp(t), and exactly 0 where t < kUnderflow<T>. Eigen's vectorised exp clamps
+// its argument (near -709.8 in double, -88.4 in float) and would give a
+// zero-weight (-inf) component a denormal responsibility; everything it
+// returns below this point is below the smallest normal number anyway.
 template <class T>
-Vector<T> row_max(const ColMatrix<T>& y) {
-  Vector<T> m = y.col(0);
-  for (Index k = 1; k < y.cols(); ++k) m = m.cwiseMax(y.col(k));
-  return m;
+inline constexpr T kUnderflow = std::numeric_limits<T>::digits > 30 ? T(-708) : T(-87);
+
+// Over the rows of a column-major (B, K) block y (no NaN or +inf: the kernels
+// produce neither), vectorised over rows: lse(i) = lse(y.row(i)), and with
+// kNormalise, y.row(i) replaced by softmax(y.row(i)). A row whose every entry
+// is -inf gets lse = -inf and uniform responsibilities 1/K.
+template <bool kNormalise, class T>
+void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>;
+  const Index B = y.rows(), K = y.cols();
+  T* const base = y.data();
+  const P under = pset1<P>(kUnderflow<T>);
+  Index i = 0;
+  for (; i + L <= B; i += L) {
+    P m = ploadu<P>(base + i);
+    for (Index k = 1; k < K; ++k) m = pmax(m, ploadu<P>(base + k * B + i));
+    P s = pset1<P>(T(0));
+    for (Index k = 0; k < K; ++k) {
+      const P t = psub(ploadu<P>(base + k * B + i), m);
+      const P e = pandnot(pexp(t), pcmp_lt(t, under));
+      if (kNormalise) pstoreu(base + k * B + i, e);
+      s = padd(s, e);
+    }
+    if (kNormalise) {
+      const P inv = pdiv(pset1<P>(T(1)), s);
+      for (Index k = 0; k < K; ++k) pstoreu(base + k * B + i, pmul(ploadu<P>(base + k * B + i), inv));
+    }
+    // All -inf: m = -inf makes t, s and this NaN, fixed below.
+    pstoreu(lse.data() + i, padd(m, plog(s)));
+  }
+  for (; i < B; ++i) {
+    const T m = y.row(i).maxCoeff();
+    T s = 0;
+    for (Index k = 0; k < K; ++k) {
+      const T t = y(i, k) - m, e = t < kUnderflow<T> ? T(0) : std::exp(t);
+      if (kNormalise) y(i, k) = e;
+      s += e;
+    }
+    if (kNormalise) y.row(i) /= s;
+    lse(i) = m + std::log(s);
+  }
+  for (i = 0; i < B; ++i) {
+    if (!std::isnan(lse(i))) continue;
+    lse(i) = -std::numeric_limits<T>::infinity();
+    if (kNormalise) y.row(i).setConstant(T(1) / T(K));
+  }
 }
 
-// out = exp(col - m), and exactly 0 where that underflows. Eigen's vectorised
-// exp clamps its argument (near -709.8 in double, -88.4 in float) and would
-// give a zero-weight (-inf) component a denormal responsibility; everything it
-// returns below that point is below the smallest normal number anyway.
-template <class T, class Col>
-void exp_shifted(const Col& col, const Vector<T>& m, Vector<T>& out) {
-  constexpr T kUnderflow = std::numeric_limits<T>::digits > 30 ? T(-708) : T(-87);
-  out = (col - m).array().exp().matrix();
-  for (Index i = 0; i < out.size(); ++i) out(i) = col(i) - m(i) < kUnderflow ? T(0) : out(i);
-}
-
-// lse(i) = lse(y.row(i)) for a column-major (B, K) block of log-probs (no NaN
-// or +inf: the kernels produce neither), vectorised over rows.
+// lse(i) = lse(y.row(i)) for a column-major (B, K) block of log-probs.
 template <class T>
-void logsumexp_cols(const ColMatrix<T>& y, VectorRef<T> lse) {
-  const Vector<T> m = row_max(y);
-  Vector<T> s = Vector<T>::Zero(y.rows());
-  // Terms that exp clamps are below 1e-307 next to the largest, which is 1.
-  for (Index k = 0; k < y.cols(); ++k) s.array() += (y.col(k) - m).array().exp();
-  lse = (m.array() + s.array().log()).matrix();
-  for (Index i = 0; i < lse.size(); ++i)
-    if (m(i) == -std::numeric_limits<T>::infinity()) lse(i) = m(i);
+void logsumexp_cols(ColMatrix<T>& y, VectorRef<T> lse) {
+  logsumexp_cols_impl<false>(y, lse);
 }
 
 // Replaces each row y of a column-major (B, K) block by softmax(y) and writes
-// lse(y) to lse. A row with lse = -inf (every component -inf) gets uniform
-// responsibilities 1/K so rows always sum to 1.
+// lse(y) to lse (see logsumexp_cols_impl).
 template <class T>
 void softmax_cols_inplace(ColMatrix<T>& y, VectorRef<T> lse) {
-  const Vector<T> m = row_max(y);
-  Vector<T> s = Vector<T>::Zero(y.rows()), e(y.rows());
-  for (Index k = 0; k < y.cols(); ++k) {
-    exp_shifted<T>(y.col(k), m, e);
-    y.col(k) = e;
-    s += e;
-  }
-  lse = (m.array() + s.array().log()).matrix();
-  const Vector<T> inv = s.cwiseInverse();
-  for (Index k = 0; k < y.cols(); ++k) y.col(k).array() *= inv.array();
-  const T uniform = T(1) / T(y.cols());
-  for (Index i = 0; i < y.rows(); ++i) {
-    if (m(i) == -std::numeric_limits<T>::infinity()) {
-      lse(i) = m(i);
-      y.row(i).setConstant(uniform);
-    }
-  }
+  logsumexp_cols_impl<true>(y, lse);
 }
 
 }  // namespace detail

@@ -130,9 +130,8 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
           }
           for (Index i0 = 0; i0 < B; i0 += kScatterRows) {
             const Index rows = std::min(kScatterRows, B - i0);
-            sw.d.topRows(rows) = sw.x.middleRows(i0, rows).rowwise() - centre;
-            sw.w.topLeftCorner(rows, ld) = resp.segment(i0, rows).asDiagonal() * sw.d.topRows(rows);
-            acc.s.row(k) += sw.w.topLeftCorner(rows, ld).colwise().sum();
+            weighted_differences<T>(sw.x.row(i0).data(), rows, ld, centre.data(), resp.data() + i0, sw.d.data(),
+                                    sw.w.data(), ldw, acc.s.row(k).data());
             scatter_full<T>(sw.w.data(), ldw, sw.d.data(), ld, rows, D, acc.ss.data() + k * rows_per_k * ld);
           }
         }
