@@ -39,39 +39,37 @@ void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr Index L = kPacket<T>;
-  const Index B = y.rows(), K = y.cols();
-  T* const base = y.data();
+  const Index B = y.rows(), K = y.cols(), packed = B / L * L;
+  // Column by column, so every pass streams through memory: a row-by-row walk
+  // across the K columns of stride B (often a power of two) thrashes L1 sets.
+  Vector<T> m = y.col(0), s = Vector<T>::Zero(B);
+  for (Index k = 1; k < K; ++k) {
+    const T* col = y.col(k).data();
+    for (Index i = 0; i < packed; i += L) pstoreu(m.data() + i, pmax(ploadu<P>(m.data() + i), ploadu<P>(col + i)));
+    for (Index i = packed; i < B; ++i) m(i) = std::max(m(i), col[i]);
+  }
   const P under = pset1<P>(kUnderflow<T>);
-  Index i = 0;
-  for (; i + L <= B; i += L) {
-    P m = ploadu<P>(base + i);
-    for (Index k = 1; k < K; ++k) m = pmax(m, ploadu<P>(base + k * B + i));
-    P s = pset1<P>(T(0));
-    for (Index k = 0; k < K; ++k) {
-      const P t = psub(ploadu<P>(base + k * B + i), m);
+  for (Index k = 0; k < K; ++k) {
+    T* col = y.col(k).data();
+    for (Index i = 0; i < packed; i += L) {
+      const P t = psub(ploadu<P>(col + i), ploadu<P>(m.data() + i));
       const P e = pandnot(pexp(t), pcmp_lt(t, under));
-      if (kNormalise) pstoreu(base + k * B + i, e);
-      s = padd(s, e);
+      if (kNormalise) pstoreu(col + i, e);
+      pstoreu(s.data() + i, padd(ploadu<P>(s.data() + i), e));
     }
-    if (kNormalise) {
-      const P inv = pdiv(pset1<P>(T(1)), s);
-      for (Index k = 0; k < K; ++k) pstoreu(base + k * B + i, pmul(ploadu<P>(base + k * B + i), inv));
+    for (Index i = packed; i < B; ++i) {
+      const T t = col[i] - m(i), e = t < kUnderflow<T> ? T(0) : std::exp(t);
+      if (kNormalise) col[i] = e;
+      s(i) += e;
     }
-    // All -inf: m = -inf makes t, s and this NaN, fixed below.
-    pstoreu(lse.data() + i, padd(m, plog(s)));
   }
-  for (; i < B; ++i) {
-    const T m = y.row(i).maxCoeff();
-    T s = 0;
-    for (Index k = 0; k < K; ++k) {
-      const T t = y(i, k) - m, e = t < kUnderflow<T> ? T(0) : std::exp(t);
-      if (kNormalise) y(i, k) = e;
-      s += e;
-    }
-    if (kNormalise) y.row(i) /= s;
-    lse(i) = m + std::log(s);
+  // A row of -inf has m = -inf, which makes t, s and lse NaN: fixed below.
+  lse = (m.array() + s.array().log()).matrix();
+  if (kNormalise) {
+    const Vector<T> inv = s.cwiseInverse();
+    for (Index k = 0; k < K; ++k) y.col(k).array() *= inv.array();
   }
-  for (i = 0; i < B; ++i) {
+  for (Index i = 0; i < B; ++i) {
     if (!std::isnan(lse(i))) continue;
     lse(i) = -std::numeric_limits<T>::infinity();
     if (kNormalise) y.row(i).setConstant(T(1) / T(K));
