@@ -90,24 +90,24 @@ void quadratic_forms_diag(const T* xt, Index ldt, Index D, const T* mu, const T*
   }
 }
 
-// s (kTileRows rows of stride ld) += sum_i w_i[0, kTileRows) d_i[packets 0..NP)^T
-// for `rows` rows w_i (stride ldw) and d_i (stride ld).
-template <class T, int NP>
+// s (MR rows of stride ld) += sum_i w_i[0, MR) d_i[packets 0..NP)^T for `rows`
+// rows w_i (stride ldw) and d_i (stride ld).
+template <class T, int MR, int NP>
 inline void scatter_tile(const T* w, Index ldw, const T* d, Index ld, Index rows, T* s) {
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr Index L = kPacket<T>;
-  P acc[kTileRows][NP];
-  GMMCORE_UNROLL for (int r = 0; r < kTileRows; ++r) GMMCORE_UNROLL for (int c = 0; c < NP; ++c) acc[r][c] = pset1<P>(T(0));
+  P acc[MR][NP];
+  GMMCORE_UNROLL for (int r = 0; r < MR; ++r) GMMCORE_UNROLL for (int c = 0; c < NP; ++c) acc[r][c] = pset1<P>(T(0));
   for (Index i = 0; i < rows; ++i) {
     P dc[NP];
     GMMCORE_UNROLL for (int c = 0; c < NP; ++c) dc[c] = ploadu<P>(d + i * ld + c * L);
-    GMMCORE_UNROLL for (int r = 0; r < kTileRows; ++r) {
+    GMMCORE_UNROLL for (int r = 0; r < MR; ++r) {
       const P b = pset1<P>(w[i * ldw + r]);
       GMMCORE_UNROLL for (int c = 0; c < NP; ++c) acc[r][c] = pmadd(b, dc[c], acc[r][c]);
     }
   }
-  GMMCORE_UNROLL for (int r = 0; r < kTileRows; ++r) GMMCORE_UNROLL for (int c = 0; c < NP; ++c) pstoreu(
+  GMMCORE_UNROLL for (int r = 0; r < MR; ++r) GMMCORE_UNROLL for (int c = 0; c < NP; ++c) pstoreu(
       s + r * ld + c * L, padd(ploadu<P>(s + r * ld + c * L), acc[r][c]));
 }
 
@@ -143,10 +143,14 @@ void scatter_full(const T* w, Index ldw, const T* d, Index ld, Index rows, Index
   constexpr Index L = kPacket<T>;
   for (Index a0 = 0; a0 < D; a0 += kTileRows) {
     const Index packets = (std::min<Index>(a0 + kTileRows, D) - 1) / L + 1;  // columns up to the diagonal
-    for (Index c0 = 0; c0 < packets; c0 += kTilePackets)
-      with_constant<kTilePackets>(packets - c0, [&](auto np) {
-        scatter_tile<T, decltype(np)::value>(w + a0, ldw, d + c0 * L, ld, rows, s + a0 * ld + c0 * L);
-      });
+    // A short last tile (or a small D) gets a tile of its own height.
+    with_constant<kTileRows>(D - a0, [&](auto mr) {
+      for (Index c0 = 0; c0 < packets; c0 += kTilePackets)
+        with_constant<kTilePackets>(packets - c0, [&](auto np) {
+          scatter_tile<T, decltype(mr)::value, decltype(np)::value>(w + a0, ldw, d + c0 * L, ld, rows,
+                                                                    s + a0 * ld + c0 * L);
+        });
+    });
   }
 }
 
