@@ -5,6 +5,7 @@
 //   dL/dmu_k    = sum_i G_ik v_ik
 //   dL/dSigma_k = 1/2 sum_i G_ik (v_ik v_ik^T - Sigma_k^{-1})
 //   dL/dx_i     = - sum_k G_ik v_ik
+#include <algorithm>
 #include <vector>
 
 #include "gmmcore/forward.hpp"
@@ -21,21 +22,33 @@ struct Gradients {
 
 namespace detail {
 
-// Per-chunk sums over samples: sum_i G_ik, sum_i G_ik v_ik, sum_i G_ik v_ik v_ik^T.
+// Per-chunk sums over samples, in the micro-kernels' padded layout (as
+// PaddedStats): sum_i G_ik, sum_i G_ik v_ik (K rows of ld), and the lower
+// triangles of sum_i G_ik v_ik v_ik^T (K blocks of scatter_rows(D) rows of ld).
 template <class T>
 struct BackwardSums {
   Vector<T> g;
-  RowMatrix<T> gv;
-  std::vector<Square<T>> gvv;
+  RowMatrix<T> gv, gvv;
 
   BackwardSums() = default;
-  BackwardSums(Index K, Index D) : g(Vector<T>::Zero(K)), gv(RowMatrix<T>::Zero(K, D)), gvv(K, Square<T>::Zero(D, D)) {}
+  BackwardSums(Index K, Index D)
+      : g(Vector<T>::Zero(K)),
+        gv(RowMatrix<T>::Zero(K, padded_length<T>(D))),
+        gvv(RowMatrix<T>::Zero(K * scatter_rows(D), gv.cols())) {}
   BackwardSums& operator+=(const BackwardSums& o) {
     g += o.g;
     gv += o.gv;
-    for (size_t k = 0; k < gvv.size(); ++k) gvv[k] += o.gvv[k];
+    gvv += o.gvv;
     return *this;
   }
+};
+
+// Per-chunk scratch of backward.
+template <class T>
+struct BackwardWorkspace {
+  RowMatrix<T> diff, v;  // (B, D): x_i - mu_k and v_ik
+  RowMatrix<T> vp, d, w; // (B, ld), (B, ld), (B, ldw): v as padded rows, its copy and G_ik v_ik
+  Vector<T> g;           // (B): G_ik, contiguous
 };
 
 }  // namespace detail
@@ -54,36 +67,51 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
   }
   Gradients<T> out;
   out.input = RowMatrix<T>::Zero(N, D);
+  const Index ld = detail::padded_length<T>(D), ldw = std::max(ld, detail::scatter_rows(D)), rows_per_k = detail::scatter_rows(D);
+  // Lambda_k = Sigma_k^{-1} = P_k P_k^T, so that the rows v^T = d^T Lambda_k are one GEMM.
+  std::vector<Square<T>> lambda(static_cast<size_t>(K));
+  for (Index k = 0; k < K; ++k) {
+    const Square<T>& p = f.precision_cholesky[static_cast<size_t>(k)];
+    lambda[static_cast<size_t>(k)] = p.template triangularView<Eigen::Upper>() * p.transpose();
+  }
+  const Vector<T> zeros = Vector<T>::Zero(ld);
   using Sums = detail::BackwardSums<T>;
-  const Index partial_bytes = Index(sizeof(T)) * K * (1 + D + D * D);
-  Sums sums = detail::reduce_blocks<Sums>(
+  using Workspace = detail::BackwardWorkspace<T>;
+  const Index partial_bytes = Index(sizeof(T)) * K * (1 + ld + rows_per_k * ld);
+  Sums sums = detail::reduce_blocks_with<Sums, Workspace>(
       N, 2 * detail::row_cost(f), partial_bytes, [&] { return Sums(K, D); },
-      [&](Sums& acc, detail::RowRange r) {
-        const auto xb = x.middleRows(r.begin, r.size());
-        const auto gb = grad_output.middleRows(r.begin, r.size());
+      [&](Sums& acc, Workspace& ws, detail::RowRange r) {
+        const Index B = r.size();
+        const auto xb = x.middleRows(r.begin, B);
+        const auto gb = grad_output.middleRows(r.begin, B);
         detail::check_block_finite(xb, r.begin, "X");
         detail::check_block_finite(gb, r.begin, "grad_output");
-        auto dxb = out.input.middleRows(r.begin, r.size());
-        RowMatrix<T> diff(r.size(), D), z(r.size(), D), v(r.size(), D), gv(r.size(), D);
+        if (ws.vp.rows() != B || ws.vp.cols() != ld) {
+          ws.vp = RowMatrix<T>::Zero(B, ld);
+          ws.d.resize(B, ld);
+          ws.w = RowMatrix<T>::Zero(B, ldw);
+        }
+        auto dxb = out.input.middleRows(r.begin, B);
         for (Index k = 0; k < K; ++k) {
-          const Square<T>& p = f.precision_cholesky[static_cast<size_t>(k)];
-          diff.noalias() = xb.rowwise() - f.means.row(k);
-          z.noalias() = diff * p.template triangularView<Eigen::Upper>();
-          v.noalias() = z * p.transpose().template triangularView<Eigen::Lower>();
-          gv.noalias() = gb.col(k).asDiagonal() * v;
-          acc.g(k) += gb.col(k).sum();
-          acc.gv.row(k).noalias() += gb.col(k).transpose() * v;
-          acc.gvv[static_cast<size_t>(k)].noalias() += v.transpose() * gv;
-          dxb -= gv;
+          ws.diff.noalias() = xb.rowwise() - f.means.row(k);
+          ws.v.noalias() = ws.diff * lambda[static_cast<size_t>(k)];
+          ws.vp.leftCols(D) = ws.v;
+          ws.g = gb.col(k);
+          acc.g(k) += ws.g.sum();
+          // d = v, w = G v, gv += sum_i G_ik v_ik; then the scatter sum of w_i v_i^T.
+          detail::weighted_differences<T>(ws.vp.data(), B, ld, zeros.data(), ws.g.data(), ws.d.data(), ws.w.data(),
+                                          ldw, acc.gv.row(k).data());
+          detail::scatter_full<T>(ws.w.data(), ldw, ws.d.data(), ld, B, D, acc.gvv.data() + k * rows_per_k * ld);
+          dxb -= ws.w.leftCols(D);
         }
       });
   out.weights = sums.g.cwiseQuotient(f.weights);
-  out.means = std::move(sums.gv);
+  out.means = sums.gv.leftCols(D);
   out.covariances.resize(K, D * D);
   for (Index k = 0; k < K; ++k) {
-    const Square<T>& p = f.precision_cholesky[k];
-    const Square<T> m = sums.gvv[static_cast<size_t>(k)] - sums.g(k) * (p * p.transpose());
-    // Round-off leaves m slightly asymmetric; the exact gradient is symmetric.
+    Square<T> m = sums.gvv.block(k * rows_per_k, 0, D, D).template selfadjointView<Eigen::Lower>();
+    m -= sums.g(k) * lambda[static_cast<size_t>(k)];
+    // Lambda_k's product rounds slightly asymmetrically; the exact gradient is symmetric.
     Eigen::Map<RowMatrix<T>>(out.covariances.row(k).data(), D, D) = T(0.25) * (m + m.transpose());
   }
   return out;
