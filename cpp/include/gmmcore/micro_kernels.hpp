@@ -1,9 +1,11 @@
 #pragma once
-// Register-tiled kernels for the O(N K D^2) and O(N K D) loops over samples.
-// They read padded rows (simd.hpp): a row of D values stored in ld slots, zero
-// beyond D. Each component is handled around its own mean, d_i = x_i - mu_k,
-// exactly as MATH.md writes it; P_k is upper triangular, so the products skip
-// the zeros below its diagonal.
+// Register-tiled kernels for the O(N K D^2) and O(N K D) loops over samples,
+// in two layouts: the quadratic forms read a transposed block (samples in the
+// SIMD lanes, so no horizontal sums and no waste for small D); the scatter
+// sums read padded rows (simd.hpp: D values stored in ld slots, zero beyond
+// D). Each component is handled around its own mean, d_i = x_i - mu_k, as
+// MATH.md writes it; P_k is upper triangular and the products skip the zeros
+// below its diagonal.
 #include <algorithm>
 
 #include "gmmcore/simd.hpp"
@@ -190,3 +192,5 @@ void scatter_diag(const T* x, Index rows, Index ld, const T* mu, const T* r, T* 
 }
 
 }  // namespace gmmcore::detail
+
+#undef GMMCORE_UNROLL
