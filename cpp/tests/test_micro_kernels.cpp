@@ -39,6 +39,10 @@ void check_kernels(Index D, Index B, double rtol) {
   const Eigen::VectorXd sums = diff.transpose() * r.template cast<double>();
   const Eigen::VectorXd squares = diff.cwiseAbs2().transpose() * r.template cast<double>();
 
+  Rows<T> transposed = Rows<T>::Zero(D, ldt);
+  transpose_rows<T>(x.data(), ld, B, D, transposed.data(), ldt);
+  CHECK(transposed == xt);
+
   Rows<T> scratch(D, kRowPackets * kPacket<T>);
   Eigen::Matrix<T, Eigen::Dynamic, 1> quad(ldt);
   quadratic_forms_full<T>(xt.data(), ldt, D, mu.data(), p.data(), scratch.data(), quad.data());

@@ -57,7 +57,7 @@ void check_block_finite(const Eigen::MatrixBase<Derived>& block, Index first_row
 template <class T>
 void component_log_probs_block(const FactoredParams<T>& f, const ConstMatrixRef<T>& xb, BlockWorkspace<T>& ws) {
   const Index K = f.n_components(), D = f.n_features(), B = xb.rows(), ldt = ws.xt.cols();
-  ws.xt.leftCols(B) = xb.transpose();
+  transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ldt);
   for (Index k = 0; k < K; ++k) {
     const T* mu = f.means.row(k).data();
     if (f.diagonal())

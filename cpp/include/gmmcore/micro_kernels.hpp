@@ -31,6 +31,36 @@ inline constexpr Index kTransposedAlign = kDiagRowPackets * kPacket<T>;
 // Columns of a stored P: D rounded up to whole column tiles.
 inline Index factor_columns(Index D) { return round_up(D, kTileColumns); }
 
+// xt(d, i) = x(i, d) for the first `rows` rows of x (D columns, row stride
+// ldx) into xt (row stride ldt), in packet-square tiles.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+// PacketBlock<__m128d, 2> drops the vector type's alignment attribute, as in Eigen's own kernels.
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+template <class T>
+void transpose_rows(const T* x, Index ldx, Index rows, Index D, T* xt, Index ldt) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr int L = int(kPacket<T>);
+  const Index rows_packed = rows / L * L, cols_packed = D / L * L;
+  for (Index i0 = 0; i0 < rows_packed; i0 += L) {
+    for (Index d0 = 0; d0 < cols_packed; d0 += L) {
+      PacketBlock<P, L> tile;
+      for (int r = 0; r < L; ++r) tile.packet[r] = ploadu<P>(x + (i0 + r) * ldx + d0);
+      ptranspose(tile);
+      for (int r = 0; r < L; ++r) pstoreu(xt + (d0 + r) * ldt + i0, tile.packet[r]);
+    }
+    for (Index d = cols_packed; d < D; ++d)
+      for (Index r = 0; r < L; ++r) xt[d * ldt + i0 + r] = x[(i0 + r) * ldx + d];
+  }
+  for (Index i = rows_packed; i < rows; ++i)
+    for (Index d = 0; d < D; ++d) xt[d * ldt + i] = x[i * ldx + d];
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 // quad[i] = |(x_i - mu)^T P|^2 for the samples x_i stored transposed in xt
 // (D rows of stride ldt, a multiple of kTransposedAlign; quad has ldt slots),
 // with P (D rows of stride factor_columns(D)) upper triangular and zero beyond
