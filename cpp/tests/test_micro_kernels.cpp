@@ -63,6 +63,19 @@ void check_kernels(Index D, Index B, double rtol) {
     for (Index b = 0; b <= a; ++b) CHECK_CLOSE(double(s_full(a, b)), scatter(a, b), rtol, rtol * scale);
   }
   for (Index a = D; a < ld; ++a) CHECK(s(0, a) == T(0) && q(0, a) == T(0));
+
+  if (D > kFewFeatures) return;
+  Rows<T> s3 = Rows<T>::Zero(1, ld), s4 = Rows<T>::Zero(1, ld), q3 = Rows<T>::Zero(1, ld), full3 = Rows<T>::Zero(D, ld);
+  with_constant<int(kFewFeatures)>(D, [&](auto n) {
+    scatter_transposed<T, decltype(n)::value, true>(xt.data(), ldt, B, mu.data(), r.data(), s3.data(), full3.data(), ld);
+    scatter_transposed<T, decltype(n)::value, false>(xt.data(), ldt, B, mu.data(), r.data(), s4.data(), q3.data(), ld);
+  });
+  for (Index a = 0; a < D; ++a) {
+    CHECK_CLOSE(double(s3(0, a)), sums(a), rtol, rtol * scale);
+    CHECK_CLOSE(double(s4(0, a)), sums(a), rtol, rtol * scale);
+    CHECK_CLOSE(double(q3(0, a)), squares(a), rtol, rtol * scale);
+    for (Index b = 0; b <= a; ++b) CHECK_CLOSE(double(full3(a, b)), scatter(a, b), rtol, rtol * scale);
+  }
 }
 
 }  // namespace

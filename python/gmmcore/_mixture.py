@@ -239,6 +239,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None, callback=None):
         """Estimate the model parameters with EM.
 
@@ -258,7 +259,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixture
         """
-        self.fit_predict(X, y, sample_weight=sample_weight, callback=callback)
+        self._fit(X, sample_weight, callback)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -277,6 +278,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        X = self._fit(X, sample_weight, callback)
+        # X is validated and contiguous in the model's dtype already: no second validation pass.
+        return _native.mixture_predict(*self._model_args(X.dtype), X)
+
+    def _fit(self, X, sample_weight, callback):
+        """EM on the validated X, which it returns (C-contiguous, float64 or float32)."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
@@ -331,8 +338,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        # X is validated and contiguous in the model's dtype already: no second validation pass.
-        return _native.mixture_predict(*self._model_args(dtype), X)
+        return X
 
     def _initial_values(self, n_features, dtype):
         """User-given starting values, validated as scikit-learn does; empty when absent."""

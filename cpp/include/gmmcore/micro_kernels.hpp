@@ -186,6 +186,57 @@ void scatter_full(const T* w, Index ldw, const T* d, Index ld, Index rows, Index
   }
 }
 
+// Features up to which scatter_transposed serves both covariance forms: its
+// D (D + 3) / 2 packet accumulators must fit the registers.
+inline constexpr Index kFewFeatures = 4;
+
+// With d_i = x_i - mu for the samples stored transposed in xt (D <= kFewFeatures
+// rows of stride ldt, rows < `rows` read): s += sum_i r_i d_i, and if kFull the
+// lower triangle of S (rows of stride lds) += sum_i r_i d_i d_i^T, else
+// q += sum_i r_i d_i^2 (elementwise). Samples sit in the SIMD lanes, so a small D
+// wastes no lanes on padding.
+template <class T, int D, bool kFull>
+void scatter_transposed(const T* xt, Index ldt, Index rows, const T* mu, const T* r, T* s, T* sq, Index lds) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>;
+  P acc_s[D], acc_q[D][D];
+  GMMCORE_UNROLL for (int a = 0; a < D; ++a) {
+    acc_s[a] = pset1<P>(T(0));
+    GMMCORE_UNROLL for (int b = 0; b < D; ++b) acc_q[a][b] = pset1<P>(T(0));
+  }
+  const Index packed = rows / L * L;
+  for (Index i = 0; i < packed; i += L) {
+    const P ri = ploadu<P>(r + i);
+    P d[D];
+    GMMCORE_UNROLL for (int a = 0; a < D; ++a) d[a] = psub(ploadu<P>(xt + a * ldt + i), pset1<P>(mu[a]));
+    GMMCORE_UNROLL for (int a = 0; a < D; ++a) {
+      const P w = pmul(ri, d[a]);
+      acc_s[a] = padd(acc_s[a], w);
+      if (kFull) {
+        GMMCORE_UNROLL for (int b = 0; b <= a; ++b) acc_q[a][b] = pmadd(w, d[b], acc_q[a][b]);
+      } else {
+        acc_q[a][a] = pmadd(w, d[a], acc_q[a][a]);
+      }
+    }
+  }
+  T tail_s[D] = {}, tail_q[D][D] = {};
+  for (Index i = packed; i < rows; ++i) {
+    for (int a = 0; a < D; ++a) {
+      const T da = xt[a * ldt + i] - mu[a], w = r[i] * da;
+      tail_s[a] += w;
+      for (int b = kFull ? 0 : a; b <= a; ++b) tail_q[a][b] += w * (xt[b * ldt + i] - mu[b]);
+    }
+  }
+  for (int a = 0; a < D; ++a) {
+    s[a] += predux(acc_s[a]) + tail_s[a];
+    if (kFull)
+      for (int b = 0; b <= a; ++b) sq[a * lds + b] += predux(acc_q[a][b]) + tail_q[a][b];
+    else
+      sq[a] += predux(acc_q[a][a]) + tail_q[a][a];
+  }
+}
+
 // s += sum_i r_i (x_i - mu), q += sum_i r_i (x_i - mu)^2 (elementwise) for
 // `rows` padded rows x_i (stride ld); s and q are padded rows.
 template <class T>

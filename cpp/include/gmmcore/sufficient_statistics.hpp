@@ -114,6 +114,25 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
         } else {
           acc.log_likelihood += ws.lse.template cast<double>().sum();
         }
+        if (D <= kFewFeatures) {
+          // Samples in the SIMD lanes: the transposed block (not filled by every `responsibilities`).
+          transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ws.xt.cols());
+          for (Index k = 0; k < K; ++k) {
+            const auto resp = ws.y.col(k);
+            acc.n(k) += resp.sum();
+            T* s = acc.s.row(k).data();
+            T* sq = diagonal ? acc.q.row(k).data() : acc.ss.data() + k * rows_per_k * ld;
+            with_constant<int(kFewFeatures)>(D, [&](auto d) {
+              if (diagonal)
+                scatter_transposed<T, decltype(d)::value, false>(ws.xt.data(), ws.xt.cols(), B, centres.row(k).data(),
+                                                                 resp.data(), s, sq, ld);
+              else
+                scatter_transposed<T, decltype(d)::value, true>(ws.xt.data(), ws.xt.cols(), B, centres.row(k).data(),
+                                                                resp.data(), s, sq, ld);
+            });
+          }
+          return;
+        }
         if (sw.x.rows() != B || sw.x.cols() != ld) sw.x = RowMatrix<T>::Zero(B, ld);
         sw.x.leftCols(D) = xb;
         if (!diagonal && sw.w.cols() != ldw) {
