@@ -51,13 +51,22 @@ void check_block_finite(const Eigen::MatrixBase<Derived>& block, Index first_row
   throw std::invalid_argument(msg.str());
 }
 
+// Throws as check_block_finite does if X (N, D) holds NaN/inf, in one
+// parallel pass: for callers that then make several passes over X.
+template <class T>
+void check_finite(const ConstMatrixRef<T>& x, const char* name) {
+  parallel_blocks(x.rows(), x.cols(), [&](RowRange r) { check_block_finite(x.middleRows(r.begin, r.size()), r.begin, name); });
+}
+
 // ws.y (B, K) = component log-probs of the rows x_b (B, D), ws sized by
 // resize(B, D, K). Each component's quadratic forms come from a micro-kernel
-// over the transposed block, with the samples in the SIMD lanes.
+// over the transposed block (already in ws.xt when `transposed`), with the
+// samples in the SIMD lanes.
 template <class T>
-void component_log_probs_block(const FactoredParams<T>& f, const ConstMatrixRef<T>& xb, BlockWorkspace<T>& ws) {
+void component_log_probs_block(const FactoredParams<T>& f, const ConstMatrixRef<T>& xb, BlockWorkspace<T>& ws,
+                               bool transposed = false) {
   const Index K = f.n_components(), D = f.n_features(), B = xb.rows(), ldt = ws.xt.cols();
-  transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ldt);
+  if (!transposed) transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ldt);
   for (Index k = 0; k < K; ++k) {
     const T* mu = f.means.row(k).data();
     if (f.diagonal())

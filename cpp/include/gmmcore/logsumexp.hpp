@@ -34,10 +34,11 @@ inline constexpr T kUnderflow = std::numeric_limits<T>::digits > 30 ? T(-708) : 
 // exp(t) for packets of t <= 0 (or NaN), with t below kUnderflow clamped
 // there. Eigen's double exp is a rational function whose division limits a
 // softmax to ~2 cycles per value on AVX-512; this Taylor polynomial of degree
-// 13 on |r| <= log(2)/2 (truncation below 1e-17) needs only FMAs. Float keeps
-// Eigen's polynomial exp.
+// 13 on |r| <= log(2)/2 (truncation below 1e-17), evaluated by Estrin's scheme
+// for a short dependency chain, needs only FMAs. Float keeps Eigen's
+// polynomial exp.
 template <class P>
-P exp_nonpositive(const P& t) {
+EIGEN_ALWAYS_INLINE P exp_nonpositive(const P& t) {
   using namespace Eigen::internal;
   using T = typename unpacket_traits<P>::type;
   if constexpr (!std::is_same_v<T, double>) {
@@ -48,13 +49,14 @@ P exp_nonpositive(const P& t) {
     // r = x - n log 2 in two steps (Cody-Waite): n * 0.693145751953125 is exact.
     P r = psub(x, pmul(n, pset1<P>(0.693145751953125)));
     r = psub(r, pmul(n, pset1<P>(1.42860682030941723212e-6)));
-    constexpr double kInverseFactorials[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
-                                             1.0 / 3628800.0,    1.0 / 362880.0,    1.0 / 40320.0,
-                                             1.0 / 5040.0,       1.0 / 720.0,       1.0 / 120.0,
-                                             1.0 / 24.0,         1.0 / 6.0,         0.5,
-                                             1.0,                1.0};
-    P p = pset1<P>(kInverseFactorials[0]);
-    for (int i = 1; i < 14; ++i) p = pmadd(p, r, pset1<P>(kInverseFactorials[i]));
+    const P r2 = pmul(r, r), r4 = pmul(r2, r2), r8 = pmul(r4, r4);
+    // Pairs c_i + c_{i+1} r with c_i = 1 / i!.
+    auto pair = [&](double c0, double c1) { return pmadd(pset1<P>(c1), r, pset1<P>(c0)); };
+    const P q0 = pmadd(pair(1.0 / 2, 1.0 / 6), r2, pair(1.0, 1.0));
+    const P q1 = pmadd(pair(1.0 / 720, 1.0 / 5040), r2, pair(1.0 / 24, 1.0 / 120));
+    const P q2 = pmadd(pair(1.0 / 3628800, 1.0 / 39916800), r2, pair(1.0 / 40320, 1.0 / 362880));
+    const P q3 = pair(1.0 / 479001600, 1.0 / 6227020800);
+    const P p = pmadd(pmadd(q3, r4, q2), r8, pmadd(q1, r4, q0));
     return pldexp(p, n);
   }
 }

@@ -182,7 +182,8 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
     }
     for (Index k = 0; k < static_cast<Index>(seeds.size()); ++k) shifts.row(k) = x.row(seeds[static_cast<size_t>(k)]);
     const auto stats = accumulate_stats<T>(
-        x, sample_weight, shifts, is_diagonal(opt.covariance_type), [&](RowRange r, const auto&, auto& ws) {
+        x, sample_weight, shifts, is_diagonal(opt.covariance_type), /*x_is_finite=*/true,  // fit_mixture checked X
+        [&](RowRange r, const auto&, auto& ws) {
           ws.lse.setZero();
           ws.y.setZero();
           for (Index i = r.begin; i < r.end; ++i) {
@@ -227,6 +228,8 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
   if (warm_start && !given.complete()) throw std::invalid_argument("warm_start needs the current parameters");
   const double weight_total = detail::total_weight<T>(sample_weight, N);
   if (!(weight_total > 0)) throw std::invalid_argument("sample_weight must have a positive sum");
+  // Once, before k-means and the EM passes, which then skip their own checks.
+  detail::check_finite<T>(x, "X");
 
   FitResult<T> best;
   bool have_best = false;
@@ -240,7 +243,7 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
     Index n_iter = 0;
     for (n_iter = 1; n_iter <= opt.max_iter; ++n_iter) {
       const double previous = lower_bound;
-      const auto stats = detail::e_step_stats(factorize(m), x, sample_weight);
+      const auto stats = detail::e_step_stats(factorize(m), x, sample_weight, /*x_is_finite=*/true);
       m = detail::mixture_from_stats<T>(opt.covariance_type, stats, m.means, T(opt.reg_covar), stats.n.sum() +
                                         T(opt.n_components) * T(10) * std::numeric_limits<T>::epsilon());
       lower_bound = stats.log_likelihood / weight_total;

@@ -84,11 +84,14 @@ struct StatsWorkspace {
 constexpr Index kScatterRows = 64;
 
 // One pass over X (N, D). `responsibilities(range, x_b, ws)` fills ws.y (B, K)
-// with r for the rows of the block and ws.lse with log p(x_i) (or zeros).
-// sample_weight is empty or (N).
+// with r for the rows of the block and ws.lse with log p(x_i) (or zeros); it
+// finds the block transposed in ws.xt. sample_weight is empty or (N). Each
+// block is checked finite unless the caller has checked all of X
+// (x_is_finite).
 template <class T, class Responsibilities>
 SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
-                                    const RowMatrix<T>& shifts, bool diagonal, Responsibilities&& responsibilities) {
+                                    const RowMatrix<T>& shifts, bool diagonal, bool x_is_finite,
+                                    Responsibilities&& responsibilities) {
   const Index K = shifts.rows(), D = shifts.cols(), ld = padded_length<T>(D);
   const Index ldw = std::max(ld, scatter_rows(D)), rows_per_k = scatter_rows(D);
   const bool weighted = sample_weight.size() > 0;
@@ -100,9 +103,10 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
       [&](Stats& acc, StatsWorkspace<T>& sw, RowRange r) {
         const Index B = r.size();
         const auto xb = x.middleRows(r.begin, B);
-        check_block_finite(xb, r.begin, "X");
+        if (!x_is_finite) check_block_finite(xb, r.begin, "X");
         BlockWorkspace<T>& ws = sw.block;
         ws.resize(B, D, K);
+        transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ws.xt.cols());
         responsibilities(r, xb, ws);
         if (weighted) {
           // A copy in our own (aligned) memory: a vectorised sum over the
@@ -115,8 +119,6 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
           acc.log_likelihood += ws.lse.template cast<double>().sum();
         }
         if (D <= kFewFeatures) {
-          // Samples in the SIMD lanes: the transposed block (not filled by every `responsibilities`).
-          transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ws.xt.cols());
           for (Index k = 0; k < K; ++k) {
             const auto resp = ws.y.col(k);
             acc.n(k) += resp.sum();
@@ -161,12 +163,13 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
 // Statistics of an E-step under f: r = softmax(y), lse = log p(x).
 template <class T>
 SufficientStats<T> e_step_stats(const FactoredParams<T>& f, const ConstMatrixRef<T>& x,
-                                const ConstVectorRef<T>& sample_weight) {
+                                const ConstVectorRef<T>& sample_weight, bool x_is_finite = false) {
   check_n_features(x.cols(), f.n_features(), "X");
-  return accumulate_stats<T>(x, sample_weight, f.means, f.diagonal(), [&](RowRange, const auto& xb, auto& ws) {
-    component_log_probs_block(f, xb, ws);
-    softmax_cols_inplace<T>(ws.y, ws.lse);
-  });
+  return accumulate_stats<T>(x, sample_weight, f.means, f.diagonal(), x_is_finite,
+                             [&](RowRange, const auto& xb, auto& ws) {
+                               component_log_probs_block(f, xb, ws, /*transposed=*/true);
+                               softmax_cols_inplace<T>(ws.y, ws.lse);
+                             });
 }
 
 }  // namespace gmmcore::detail
