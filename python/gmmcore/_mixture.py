@@ -35,8 +35,27 @@ def _check_shape(param, shape, name):
         raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {param.shape}")
 
 
+def _check_init_array(value, allow_nd=False):
+    """``check_array(value, dtype=[float64, float32], ensure_2d=False, allow_nd=allow_nd)``.
+
+    What a ``*_init`` parameter usually is, a finite non-empty float ndarray,
+    skips check_array's per-call overhead (a sizeable part of a small fit);
+    anything else goes through check_array, for its exact errors.
+    """
+    if (
+        isinstance(value, np.ndarray)
+        and value.dtype in (np.float64, np.float32)
+        and value.size > 0
+        and value.ndim >= 1
+        and (allow_nd or value.ndim <= 2)
+        and np.isfinite(value).all()
+    ):
+        return value
+    return check_array(value, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=allow_nd)
+
+
 def _check_weights(weights, n_components, dtype):
-    weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
+    weights = _check_init_array(weights)
     _check_shape(weights, (n_components,), "weights")
     if np.any(weights < 0.0) or np.any(weights > 1.0):
         raise ValueError(
@@ -50,16 +69,14 @@ def _check_weights(weights, n_components, dtype):
 
 
 def _check_means(means, n_components, n_features, dtype):
-    means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
+    means = _check_init_array(means)
     _check_shape(means, (n_components, n_features), "means")
     return means.astype(dtype)
 
 
 def _check_precisions(precisions, covariance_type, n_components, n_features):
     """Validated precisions (sklearn's rules), as float64."""
-    precisions = check_array(
-        precisions, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=covariance_type == "full"
-    )
+    precisions = _check_init_array(precisions, allow_nd=covariance_type == "full")
     name = f"{covariance_type} precision"
     _check_shape(precisions, _PRECISIONS_SHAPE[covariance_type](n_components, n_features), name)
     precisions = precisions.astype(np.float64)
@@ -67,9 +84,9 @@ def _check_precisions(precisions, covariance_type, n_components, n_features):
         if np.any(precisions <= 0.0):
             raise ValueError(f"'{name}' should be positive")
     else:
-        for matrix in precisions.reshape(-1, n_features, n_features):
-            if not (np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)):
-                raise ValueError(f"'{name}' should be symmetric, positive-definite")
+        matrices = precisions.reshape(-1, n_features, n_features)
+        if not (np.allclose(matrices, np.swapaxes(matrices, 1, 2)) and np.all(np.linalg.eigvalsh(matrices) > 0.0)):
+            raise ValueError(f"'{name}' should be symmetric, positive-definite")
     return precisions
 
 
