@@ -25,12 +25,20 @@ struct RowRange {
   Index size() const { return end - begin; }
 };
 
-// Number of chunks for a pass over n_rows rows whose per-chunk partial result
-// takes partial_bytes: one per block, capped by kMaxChunks and the budget.
-inline Index chunk_count(Index n_rows, Index partial_bytes) {
+// Up to this many blocks share a chunk when each has little work (under
+// kChunkWork, roughly flops): a chunk allocates its workspace and partial
+// result, which for a small pass costs as much as a block's work.
+constexpr Index kMaxChunkBlocks = 4;
+constexpr Index kChunkWork = Index(1) << 20;
+
+// Number of chunks for a pass over n_rows rows of row_cost each whose
+// per-chunk partial result takes partial_bytes: one per block (or per few
+// light blocks), capped by kMaxChunks and the budget.
+inline Index chunk_count(Index n_rows, Index row_cost, Index partial_bytes) {
   const Index blocks = (n_rows + kBlockRows - 1) / kBlockRows;
+  const Index per_chunk = std::clamp<Index>(kChunkWork / std::max<Index>(1, kBlockRows * row_cost), 1, kMaxChunkBlocks);
   const Index by_memory = std::max<Index>(1, kPartialBudgetBytes / std::max<Index>(1, partial_bytes));
-  return std::max<Index>(1, std::min({blocks, kMaxChunks, by_memory}));
+  return std::max<Index>(1, std::min({(blocks + per_chunk - 1) / per_chunk, kMaxChunks, by_memory}));
 }
 
 // Rows of chunk c out of n_chunks over [0, n_rows), block-aligned.
@@ -79,7 +87,7 @@ struct NoScratch {};
 // once per chunk rather than once per block.
 template <class Scratch, class Block>
 void parallel_blocks_with(Index n_rows, Index row_cost, Block&& block) {
-  const Index n_chunks = chunk_count(n_rows, 0);
+  const Index n_chunks = chunk_count(n_rows, row_cost, 0);
   for_each_chunk(n_chunks, n_rows * row_cost >= kParallelMinWork, [&](Index c) {
     Scratch scratch;
     for_each_block(chunk_rows(n_rows, n_chunks, c), [&](RowRange r) { block(scratch, r); });
@@ -96,7 +104,7 @@ void parallel_blocks(Index n_rows, Index row_cost, Block&& block) {
 // returns partial[0] += partial[1] += ... in order.
 template <class Acc, class Scratch, class Make, class Fold>
 Acc reduce_blocks_with(Index n_rows, Index row_cost, Index partial_bytes, Make&& make, Fold&& fold) {
-  const Index n_chunks = chunk_count(n_rows, partial_bytes);
+  const Index n_chunks = chunk_count(n_rows, row_cost, partial_bytes);
   std::vector<Acc> partial(static_cast<size_t>(n_chunks));
   for_each_chunk(n_chunks, n_rows * row_cost >= kParallelMinWork, [&](Index c) {
     Acc acc = make();
