@@ -46,8 +46,8 @@ struct BackwardSums {
 // Per-chunk scratch of backward.
 template <class T>
 struct BackwardWorkspace {
-  RowMatrix<T> diff, v;  // (B, D): x_i - mu_k and v_ik
-  RowMatrix<T> vp, d, w; // (B, ld), (B, ld), (B, ldw): v as padded rows, its copy and G_ik v_ik
+  RowMatrix<T> diff;     // (B, D): x_i - mu_k
+  RowMatrix<T> vp, w;    // (B, ld), (B, ldw): v_ik as padded rows, G_ik v_ik
   Vector<T> g;           // (B): G_ik, contiguous
 };
 
@@ -74,7 +74,6 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
     const Square<T>& p = f.precision_cholesky[static_cast<size_t>(k)];
     lambda[static_cast<size_t>(k)] = p.template triangularView<Eigen::Upper>() * p.transpose();
   }
-  const Vector<T> zeros = Vector<T>::Zero(ld);
   using Sums = detail::BackwardSums<T>;
   using Workspace = detail::BackwardWorkspace<T>;
   const Index partial_bytes = Index(sizeof(T)) * K * (1 + ld + rows_per_k * ld);
@@ -88,20 +87,18 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
         detail::check_block_finite(gb, r.begin, "grad_output");
         if (ws.vp.rows() != B || ws.vp.cols() != ld) {
           ws.vp = RowMatrix<T>::Zero(B, ld);
-          ws.d.resize(B, ld);
           ws.w = RowMatrix<T>::Zero(B, ldw);
         }
         auto dxb = out.input.middleRows(r.begin, B);
         for (Index k = 0; k < K; ++k) {
           ws.diff.noalias() = xb.rowwise() - f.means.row(k);
-          ws.v.noalias() = ws.diff * lambda[static_cast<size_t>(k)];
-          ws.vp.leftCols(D) = ws.v;
+          ws.vp.leftCols(D).noalias() = ws.diff * lambda[static_cast<size_t>(k)];
           ws.g = gb.col(k);
           acc.g(k) += ws.g.sum();
-          // d = v, w = G v, gv += sum_i G_ik v_ik; then the scatter sum of w_i v_i^T.
-          detail::weighted_differences<T>(ws.vp.data(), B, ld, zeros.data(), ws.g.data(), ws.d.data(), ws.w.data(),
-                                          ldw, acc.gv.row(k).data());
-          detail::scatter_full<T>(ws.w.data(), ldw, ws.d.data(), ld, B, D, acc.gvv.data() + k * rows_per_k * ld);
+          // w = G v, gv += sum_i G_ik v_ik; then the scatter sum of w_i v_i^T.
+          detail::weighted_differences<T>(ws.vp.data(), B, ld, nullptr, ws.g.data(), nullptr, ws.w.data(), ldw,
+                                          acc.gv.row(k).data());
+          detail::scatter_full<T>(ws.w.data(), ldw, ws.vp.data(), ld, B, D, acc.gvv.data() + k * rows_per_k * ld);
           dxb -= ws.w.leftCols(D);
         }
       });

@@ -116,6 +116,7 @@ void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
     const Vector<T> inv = s.cwiseInverse();
     for (Index k = 0; k < K; ++k) y.col(k).array() *= inv.array();
   }
+  if (!(m.array() == -std::numeric_limits<T>::infinity()).any()) return;
   for (Index i = 0; i < B; ++i) {
     if (m(i) > -std::numeric_limits<T>::infinity()) continue;
     lse(i) = -std::numeric_limits<T>::infinity();

@@ -143,20 +143,21 @@ inline void scatter_tile(const T* w, Index ldw, const T* d, Index ld, Index rows
       s + r * ld + c * L, padd(ploadu<P>(s + r * ld + c * L), acc[r][c]));
 }
 
-// d_i = x_i - mu and w_i = r_i d_i (strides ld and ldw) for `rows` padded rows
-// x_i (stride ld), and s += sum_i w_i: the operands of scatter_full.
+// d_i = x_i - mu (stride ld; skipped when mu is null, d_i = x_i) and w_i = r_i d_i
+// (stride ldw) for `rows` padded rows x_i (stride ld), and s += sum_i w_i: the
+// operands of scatter_full.
 template <class T>
 void weighted_differences(const T* x, Index rows, Index ld, const T* mu, const T* r, T* d, T* w, Index ldw, T* s) {
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr Index L = kPacket<T>;
   for (Index c = 0; c < ld; c += L) {
-    const P m = ploadu<P>(mu + c);
+    const P m = mu ? ploadu<P>(mu + c) : pset1<P>(T(0));
     P sum = pset1<P>(T(0));
     for (Index i = 0; i < rows; ++i) {
       const P t = psub(ploadu<P>(x + i * ld + c), m);
       const P u = pmul(pset1<P>(r[i]), t);
-      pstoreu(d + i * ld + c, t);
+      if (mu) pstoreu(d + i * ld + c, t);
       pstoreu(w + i * ldw + c, u);
       sum = padd(sum, u);
     }
