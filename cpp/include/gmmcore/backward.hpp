@@ -66,7 +66,7 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
     throw std::invalid_argument(msg.str());
   }
   Gradients<T> out;
-  out.input = RowMatrix<T>::Zero(N, D);
+  out.input.resize(N, D);  // every row is written by its block (component 0 assigns)
   const Index ld = detail::padded_length<T>(D), ldw = std::max(ld, detail::scatter_rows(D)), rows_per_k = detail::scatter_rows(D);
   // Lambda_k = Sigma_k^{-1} = P_k P_k^T, so that the rows v^T = d^T Lambda_k are one GEMM.
   std::vector<Square<T>> lambda(static_cast<size_t>(K));
@@ -99,7 +99,10 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
           detail::weighted_differences<T>(ws.vp.data(), B, ld, nullptr, ws.g.data(), nullptr, ws.w.data(), ldw,
                                           acc.gv.row(k).data());
           detail::scatter_full<T>(ws.w.data(), ldw, ws.vp.data(), ld, B, D, acc.gvv.data() + k * rows_per_k * ld);
-          dxb -= ws.w.leftCols(D);
+          if (k == 0)
+            dxb = -ws.w.leftCols(D);
+          else
+            dxb -= ws.w.leftCols(D);
         }
       });
   out.weights = sums.g.cwiseQuotient(f.weights);
