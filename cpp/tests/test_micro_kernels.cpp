@@ -19,7 +19,7 @@ void check_kernels(Index D, Index B, double rtol) {
   std::normal_distribution<double> normal;
   const Index ld = padded_length<T>(D), ldt = round_up(B, kTransposedAlign<T>), ldp = factor_columns(D);
   const Index ldw = std::max(ld, scatter_rows(D));
-  Rows<T> x = Rows<T>::Zero(B, ld), xt = Rows<T>::Zero(D, ldt), p = Rows<T>::Zero(D, ldp);
+  Rows<T> x = Rows<T>::Zero(B, ld), xt = Rows<T>::Zero(D, ldt), p = Rows<T>::Zero(D, ldp);  // p upper triangular
   Rows<T> mu = Rows<T>::Zero(1, ld), prec(1, D);
   Eigen::Matrix<T, Eigen::Dynamic, 1> r(B);
   for (Index i = 0; i < B; ++i) {
@@ -47,6 +47,11 @@ void check_kernels(Index D, Index B, double rtol) {
   Eigen::Matrix<T, Eigen::Dynamic, 1> quad(ldt);
   quadratic_forms_full<T>(xt.data(), ldt, D, mu.data(), p.data(), scratch.data(), quad.data());
   for (Index i = 0; i < B; ++i) CHECK_CLOSE(double(quad(i)), quad_full(i), rtol, rtol);
+  Rows<T> products(ldp, ldt);
+  dense_products_transposed<T>(xt.data(), ldt, D, mu.data(), p.data(), scratch.data(), products.data());
+  const Eigen::MatrixXd dense = diff * p.leftCols(D).template cast<double>();
+  for (Index i = 0; i < B; ++i)
+    for (Index j = 0; j < D; ++j) CHECK_CLOSE(double(products(j, i)), dense(i, j), rtol, rtol * 10);
   quadratic_forms_diag<T>(xt.data(), ldt, D, mu.data(), prec.data(), quad.data());
   for (Index i = 0; i < B; ++i) CHECK_CLOSE(double(quad(i)), quad_diag(i), rtol, rtol);
 

@@ -46,7 +46,8 @@ struct BackwardSums {
 // Per-chunk scratch of backward.
 template <class T>
 struct BackwardWorkspace {
-  RowMatrix<T> diff;     // (B, D): x_i - mu_k
+  RowMatrix<T> xt, vt;   // (D, ldt), (factor_columns(D), ldt): x_i and v_ik, transposed
+  RowMatrix<T> scratch;  // of dense_products_transposed
   RowMatrix<T> vp, w;    // (B, ld), (B, ldw): v_ik as padded rows, G_ik v_ik
   Vector<T> g;           // (B): G_ik, contiguous
 };
@@ -68,11 +69,14 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
   Gradients<T> out;
   out.input.resize(N, D);  // every row is written by its block (component 0 assigns)
   const Index ld = detail::padded_length<T>(D), ldw = std::max(ld, detail::scatter_rows(D)), rows_per_k = detail::scatter_rows(D);
-  // Lambda_k = Sigma_k^{-1} = P_k P_k^T, so that the rows v^T = d^T Lambda_k are one GEMM.
+  // Lambda_k = Sigma_k^{-1} = P_k P_k^T, so that v = Lambda_k d is one dense product per component,
+  // stored for the kernel as D rows of factor_columns(D) (zero-padded).
   std::vector<Square<T>> lambda(static_cast<size_t>(K));
+  RowMatrix<T> lambda_rows = RowMatrix<T>::Zero(K * D, detail::factor_columns(D));
   for (Index k = 0; k < K; ++k) {
     const Square<T>& p = f.precision_cholesky[static_cast<size_t>(k)];
     lambda[static_cast<size_t>(k)] = p.template triangularView<Eigen::Upper>() * p.transpose();
+    lambda_rows.block(k * D, 0, D, D) = lambda[static_cast<size_t>(k)];
   }
   using Sums = detail::BackwardSums<T>;
   using Workspace = detail::BackwardWorkspace<T>;
@@ -88,11 +92,19 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
         if (ws.vp.rows() != B || ws.vp.cols() != ld) {
           ws.vp = RowMatrix<T>::Zero(B, ld);
           ws.w = RowMatrix<T>::Zero(B, ldw);
+          ws.xt = RowMatrix<T>::Zero(D, detail::round_up(B, detail::kTransposedAlign<T>));
+          ws.vt.resize(detail::factor_columns(D), ws.xt.cols());
+          ws.scratch.resize(D, detail::kRowPackets * detail::kPacket<T>);
         }
+        const Index ldt = ws.xt.cols();
+        detail::transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ldt);
         auto dxb = out.input.middleRows(r.begin, B);
         for (Index k = 0; k < K; ++k) {
-          ws.diff.noalias() = xb.rowwise() - f.means.row(k);
-          ws.vp.leftCols(D).noalias() = ws.diff * lambda[static_cast<size_t>(k)];
+          // v_i = Lambda_k (x_i - mu_k) with the samples in the SIMD lanes, then back to rows.
+          detail::dense_products_transposed<T>(ws.xt.data(), ldt, D, f.means.row(k).data(),
+                                               lambda_rows.data() + k * D * lambda_rows.cols(), ws.scratch.data(),
+                                               ws.vt.data());
+          detail::transpose_rows<T>(ws.vt.data(), ldt, D, B, ws.vp.data(), ld);
           ws.g = gb.col(k);
           acc.g(k) += ws.g.sum();
           // w = G v, gv += sum_i G_ik v_ik; then the scatter sum of w_i v_i^T.

@@ -101,6 +101,40 @@ void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T*
   }
 }
 
+// out(j, i) = sum_d (x_i - mu)_d M(d, j) for the samples stored transposed as
+// in quadratic_forms_full, with M dense (D rows of stride factor_columns(D),
+// zero beyond column D); out has factor_columns(D) rows of stride ldt.
+template <class T>
+void dense_products_transposed(const T* xt, Index ldt, Index D, const T* mu, const T* m, T* scratch, T* out) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>, W = kRowPackets * L;
+  const Index ldm = factor_columns(D);
+  for (Index i0 = 0; i0 < ldt; i0 += W) {
+    for (Index d = 0; d < D; ++d) {
+      const P c = pset1<P>(mu[d]);
+      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+          pstoreu(scratch + d * W + rp * L, psub(ploadu<P>(xt + d * ldt + i0 + rp * L), c));
+    }
+    for (Index j0 = 0; j0 < D; j0 += kTileColumns) {
+      P acc[kRowPackets][kTileColumns];
+      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+          GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) acc[rp][j] = pset1<P>(T(0));
+      for (Index d = 0; d < D; ++d) {
+        P v[kRowPackets];
+        GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) v[rp] = ploadu<P>(scratch + d * W + rp * L);
+        const T* row = m + d * ldm + j0;
+        GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) {
+          const P b = pset1<P>(row[j]);
+          GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) acc[rp][j] = pmadd(v[rp], b, acc[rp][j]);
+        }
+      }
+      GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j)
+          GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(out + (j0 + j) * ldt + i0 + rp * L, acc[rp][j]);
+    }
+  }
+}
+
 // quad[i] = sum_d (x_id - mu_d)^2 p_d for samples stored transposed as in
 // quadratic_forms_full.
 template <class T>
