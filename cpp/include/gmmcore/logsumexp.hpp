@@ -89,7 +89,17 @@ void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
   const Index B = y.rows(), K = y.cols(), packed = B / L * L;
   // Column by column, so every pass streams through memory: a row-by-row walk
   // across the K columns of stride B (often a power of two) thrashes L1 sets.
-  Vector<T> m = y.col(0), s = Vector<T>::Zero(B);
+  // Row maxima m and sums s: on the stack for a kernel block, no allocation.
+  alignas(64) T stack[2 * kBlockRows];
+  Vector<T> heap;
+  T* memory = stack;
+  if (B > kBlockRows) {
+    heap.resize(2 * B);
+    memory = heap.data();
+  }
+  Eigen::Map<Vector<T>> m(memory, B), s(memory + B, B);
+  m = y.col(0);
+  s.setZero();
   for (Index k = 1; k < K; ++k) {
     const T* col = y.col(k).data();
     for (Index i = 0; i < packed; i += L) pstoreu(m.data() + i, pmax(ploadu<P>(m.data() + i), ploadu<P>(col + i)));
@@ -113,8 +123,8 @@ void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
   // A row of -inf has m = -inf, which makes lse NaN: fixed below.
   lse = (m.array() + s.array().log()).matrix();
   if (kNormalise) {
-    const Vector<T> inv = s.cwiseInverse();
-    for (Index k = 0; k < K; ++k) y.col(k).array() *= inv.array();
+    s = s.cwiseInverse();
+    for (Index k = 0; k < K; ++k) y.col(k).array() *= s.array();
   }
   if (!(m.array() == -std::numeric_limits<T>::infinity()).any()) return;
   for (Index i = 0; i < B; ++i) {
