@@ -112,9 +112,9 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
           // A copy in our own (aligned) memory: a vectorised sum over the
           // caller's buffer would round differently at another address.
           ws.quad.head(B) = sample_weight.segment(r.begin, B);
-          const auto sw_b = ws.quad.head(B).array();
-          ws.y.array().colwise() *= sw_b;
-          acc.log_likelihood += (sw_b > T(0)).select(sw_b * ws.lse.array(), T(0)).template cast<double>().sum();
+          const auto weights = ws.quad.head(B).array();
+          ws.y.array().colwise() *= weights;
+          acc.log_likelihood += (weights > T(0)).select(weights * ws.lse.array(), T(0)).template cast<double>().sum();
         } else {
           acc.log_likelihood += ws.lse.template cast<double>().sum();
         }
