@@ -71,12 +71,11 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
   const Index ld = detail::padded_length<T>(D), ldw = std::max(ld, detail::scatter_rows(D)), rows_per_k = detail::scatter_rows(D);
   // Lambda_k = Sigma_k^{-1} = P_k P_k^T, so that v = Lambda_k d is one dense product per component,
   // stored for the kernel as D rows of factor_columns(D) (zero-padded).
-  std::vector<Square<T>> lambda(static_cast<size_t>(K));
   RowMatrix<T> lambda_rows = RowMatrix<T>::Zero(K * D, detail::factor_columns(D));
+  auto lambda = [&](Index k) { return lambda_rows.block(k * D, 0, D, D); };
   for (Index k = 0; k < K; ++k) {
     const Square<T>& p = f.precision_cholesky[static_cast<size_t>(k)];
-    lambda[static_cast<size_t>(k)] = p.template triangularView<Eigen::Upper>() * p.transpose();
-    lambda_rows.block(k * D, 0, D, D) = lambda[static_cast<size_t>(k)];
+    lambda(k).noalias() = p.template triangularView<Eigen::Upper>() * p.transpose();
   }
   using Sums = detail::BackwardSums<T>;
   using Workspace = detail::BackwardWorkspace<T>;
@@ -122,7 +121,7 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
   out.covariances.resize(K, D * D);
   for (Index k = 0; k < K; ++k) {
     Square<T> m = sums.gvv.block(k * rows_per_k, 0, D, D).template selfadjointView<Eigen::Lower>();
-    m -= sums.g(k) * lambda[static_cast<size_t>(k)];
+    m -= sums.g(k) * lambda(k);
     // Lambda_k's product rounds slightly asymmetrically; the exact gradient is symmetric.
     Eigen::Map<RowMatrix<T>>(out.covariances.row(k).data(), D, D) = T(0.25) * (m + m.transpose());
   }

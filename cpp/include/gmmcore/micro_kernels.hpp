@@ -61,6 +61,41 @@ void transpose_rows(const T* x, Index ldx, Index rows, Index D, T* xt, Index ldt
 #pragma GCC diagnostic pop
 #endif
 
+// scratch (D rows of kRowPackets packets) = (x_i - mu)_d for the kRowPackets
+// packets of samples from i0 of the transposed block xt (stride ldt).
+template <class T>
+EIGEN_ALWAYS_INLINE void centred_tile(const T* xt, Index ldt, Index D, const T* mu, Index i0, T* scratch) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>, W = kRowPackets * L;
+  for (Index d = 0; d < D; ++d) {
+    const P m = pset1<P>(mu[d]);
+    GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+        pstoreu(scratch + d * W + rp * L, psub(ploadu<P>(xt + d * ldt + i0 + rp * L), m));
+  }
+}
+
+// acc[rp][j] = sum_{d < d_end} scratch_d[rp] M(d, j0 + j) for a centred_tile
+// and M of row stride factor_columns(D).
+template <class T>
+EIGEN_ALWAYS_INLINE void product_tile(const T* scratch, Index d_end, const T* m, Index ldm, Index j0,
+                                      Packet<T> (&acc)[kRowPackets][kTileColumns]) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>, W = kRowPackets * L;
+  GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+      GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) acc[rp][j] = pset1<P>(T(0));
+  for (Index d = 0; d < d_end; ++d) {
+    P v[kRowPackets];
+    GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) v[rp] = ploadu<P>(scratch + d * W + rp * L);
+    const T* row = m + d * ldm + j0;
+    GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) {
+      const P b = pset1<P>(row[j]);
+      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) acc[rp][j] = pmadd(v[rp], b, acc[rp][j]);
+    }
+  }
+}
+
 // quad[i] = |(x_i - mu)^T P|^2 for the samples x_i stored transposed in xt
 // (D rows of stride ldt, a multiple of kTransposedAlign; quad has ldt slots),
 // with P (D rows of stride factor_columns(D)) upper triangular and zero beyond
@@ -70,30 +105,14 @@ void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T*
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr Index L = kPacket<T>, W = kRowPackets * L;
-  const Index ldp = factor_columns(D);
   for (Index i0 = 0; i0 < ldt; i0 += W) {
-    for (Index d = 0; d < D; ++d) {
-      const P m = pset1<P>(mu[d]);
-      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
-          pstoreu(scratch + d * W + rp * L, psub(ploadu<P>(xt + d * ldt + i0 + rp * L), m));
-    }
+    centred_tile(xt, ldt, D, mu, i0, scratch);
     P q[kRowPackets];
     GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) q[rp] = pset1<P>(T(0));
     for (Index j0 = 0; j0 < D; j0 += kTileColumns) {
-      P acc[kRowPackets][kTileColumns];
-      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
-          GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) acc[rp][j] = pset1<P>(T(0));
       // z_j = sum_{d <= j} (x - mu)_d P_dj: the tile's columns need rows d < j0 + kTileColumns.
-      const Index d_end = std::min(D, j0 + kTileColumns);
-      for (Index d = 0; d < d_end; ++d) {
-        P v[kRowPackets];
-        GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) v[rp] = ploadu<P>(scratch + d * W + rp * L);
-        const T* row = p + d * ldp + j0;
-        GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) {
-          const P b = pset1<P>(row[j]);
-          GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) acc[rp][j] = pmadd(v[rp], b, acc[rp][j]);
-        }
-      }
+      P acc[kRowPackets][kTileColumns];
+      product_tile(scratch, std::min(D, j0 + kTileColumns), p, factor_columns(D), j0, acc);
       GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
           GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) q[rp] = pmadd(acc[rp][j], acc[rp][j], q[rp]);
     }
@@ -107,28 +126,12 @@ void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T*
 template <class T>
 void dense_products_transposed(const T* xt, Index ldt, Index D, const T* mu, const T* m, T* scratch, T* out) {
   using namespace Eigen::internal;
-  using P = Packet<T>;
   constexpr Index L = kPacket<T>, W = kRowPackets * L;
-  const Index ldm = factor_columns(D);
   for (Index i0 = 0; i0 < ldt; i0 += W) {
-    for (Index d = 0; d < D; ++d) {
-      const P c = pset1<P>(mu[d]);
-      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
-          pstoreu(scratch + d * W + rp * L, psub(ploadu<P>(xt + d * ldt + i0 + rp * L), c));
-    }
+    centred_tile(xt, ldt, D, mu, i0, scratch);
     for (Index j0 = 0; j0 < D; j0 += kTileColumns) {
-      P acc[kRowPackets][kTileColumns];
-      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
-          GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) acc[rp][j] = pset1<P>(T(0));
-      for (Index d = 0; d < D; ++d) {
-        P v[kRowPackets];
-        GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) v[rp] = ploadu<P>(scratch + d * W + rp * L);
-        const T* row = m + d * ldm + j0;
-        GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) {
-          const P b = pset1<P>(row[j]);
-          GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) acc[rp][j] = pmadd(v[rp], b, acc[rp][j]);
-        }
-      }
+      Packet<T> acc[kRowPackets][kTileColumns];
+      product_tile(scratch, D, m, factor_columns(D), j0, acc);
       GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j)
           GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(out + (j0 + j) * ldt + i0 + rp * L, acc[rp][j]);
     }
