@@ -25,12 +25,11 @@ double negative_log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<
     double value = 0;
     Sum& operator+=(const Sum& o) { value += o.value; return *this; }
   };
-  const Sum total = detail::reduce_blocks<Sum>(
+  const Sum total = detail::reduce_blocks_with<Sum, detail::BlockWorkspace<T>>(
       x.rows(), detail::row_cost(f), sizeof(Sum), [] { return Sum{}; },
-      [&](Sum& acc, detail::RowRange r) {
+      [&](Sum& acc, detail::BlockWorkspace<T>& ws, detail::RowRange r) {
         const auto xb = x.middleRows(r.begin, r.size());
         detail::check_block_finite(xb, r.begin, "X");
-        detail::BlockWorkspace<T> ws;
         ws.resize(r.size(), f.n_features(), f.n_components());
         detail::component_log_probs_block(f, xb, ws);
         detail::logsumexp_cols<T>(ws.y, ws.lse);
