@@ -2,7 +2,8 @@
 // The Python layer (python/gmmcore) validates and converts arguments; here every
 // array must already be C-contiguous with the overload's dtype (noconvert: a
 // hidden copy is an error, not a silent cost). Covariances travel as
-// (K, D*D) views of the (K, D, D) arrays. The GIL is released around all work.
+// (K, D*D) views of the (K, D, D) arrays. The GIL is released around all work,
+// which polls for Python signals (Ctrl-C) as it goes: see Interruptible.
 #include <pybind11/eigen.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -18,6 +19,26 @@ namespace py = pybind11;
 using namespace pybind11::literals;
 
 namespace {
+
+// Call guard of every compute function: while the call runs without the GIL,
+// the core checks a stop token between blocks and iterations, and the calling
+// thread polls it every 50 ms by taking the GIL for PyErr_CheckSignals (which
+// only acts on the main thread). A pending Ctrl-C (or Jupyter's interrupt)
+// thus stops the call, and the KeyboardInterrupt that PyErr_CheckSignals set
+// is what Python sees (the Interrupted translator below keeps it).
+class Interruptible {
+ public:
+  Interruptible() : scope_(token_) {}
+
+ private:
+  gmmcore::StopToken token_{[] {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
+  }};
+  gmmcore::InterruptScope scope_;
+};
+
+using ReleaseInterruptible = py::call_guard<Interruptible, py::gil_scoped_release>;
 
 template <class T>
 gmmcore::Params<T> make_params(const gmmcore::ConstVectorRef<T>& weights, const gmmcore::ConstMatrixRef<T>& means,
@@ -44,7 +65,7 @@ void bind_mixture(py::module_& m) {
   using gmmcore::ConstMatrixRef;
   using gmmcore::ConstVectorRef;
   using gmmcore::Index;
-  const auto release = py::call_guard<py::gil_scoped_release>();
+  const auto release = ReleaseInterruptible();
   const auto mixture_args = std::make_tuple(py::arg("covariance_type"), py::arg("weights").noconvert(),
                                             py::arg("means").noconvert(), py::arg("precisions_cholesky").noconvert(),
                                             py::arg("X").noconvert());
@@ -88,6 +109,7 @@ void bind_mixture(py::module_& m) {
           };
         gmmcore::FitResult<T> r;
         {
+          Interruptible interruptible;
           py::gil_scoped_release release;
           r = gmmcore::fit_mixture<T>(x, sample_weight, opt, given, warm_start, warm_lower_bound, report);
         }
@@ -110,7 +132,7 @@ void bind_dtype(py::module_& m) {
   using gmmcore::ConstMatrixRef;
   using gmmcore::ConstVectorRef;
   using gmmcore::Index;
-  const auto release = py::call_guard<py::gil_scoped_release>();
+  const auto release = ReleaseInterruptible();
   const auto w = py::arg("weights").noconvert();
   const auto mu = py::arg("means").noconvert();
   const auto cov = py::arg("covariances").noconvert();
@@ -183,6 +205,14 @@ PYBIND11_MODULE(GMMCORE_MODULE_NAME, m) {
   m.doc() = "gmmcore native core (float32 and float64 overloads of every function)";
   py::register_exception<gmmcore::NotPositiveDefiniteError>(m, "NotPositiveDefiniteError",
                                                             py::module_::import("numpy.linalg").attr("LinAlgError"));
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const gmmcore::Interrupted& e) {
+      // Normally PyErr_CheckSignals has set KeyboardInterrupt already.
+      if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
+    }
+  });
 #ifdef _OPENMP
   m.attr("openmp") = true;
 #else

@@ -300,7 +300,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return _native.mixture_predict(*self._model_args(X.dtype), X)
 
     def _fit(self, X, sample_weight, callback):
-        """EM on the validated X, which it returns (C-contiguous, float64 or float32)."""
+        """EM on the validated X, which it returns (C-contiguous, float64 or float32).
+
+        A fit that raises (bad input, Ctrl-C, an error in ``callback``)
+        leaves the estimator as it was before the call.
+        """
+        state = dict(self.__dict__)
+        try:
+            return self._fit_unguarded(X, sample_weight, callback)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_unguarded(self, X, sample_weight, callback):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
@@ -315,6 +328,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if not do_init:
+            self._check_fitted_shapes("weights_", "covariances_", "precisions_cholesky_")
             given = (
                 self.weights_.astype(dtype),
                 self.means_.astype(dtype),
@@ -415,8 +429,38 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
         return (*self._model_args(dtype), np.ascontiguousarray(X, dtype=dtype))
 
+    def _check_fitted_shapes(self, *names):
+        """Raise ValueError unless the fitted attributes ``names`` agree with ``means_`` and each other.
+
+        The native core checks again, but an attribute changed by hand after
+        ``fit`` (or a model assembled by hand) deserves an error that names it.
+        """
+        means = np.asarray(self.means_)
+        if means.ndim != 2 or means.shape[0] < 1 or means.shape[1] < 1:
+            raise ValueError(f"means_ must have shape (n_components, n_features), got {means.shape}")
+        n_components, n_features = means.shape
+        if getattr(self, "n_features_in_", n_features) != n_features:
+            raise ValueError(
+                f"means_ has {n_features} features but n_features_in_ is {self.n_features_in_}: "
+                "the fitted attributes do not belong together"
+            )
+        expected = {
+            "weights_": (n_components,),
+            "covariances_": _PRECISIONS_SHAPE[self.covariance_type](n_components, n_features),
+        }
+        expected["precisions_cholesky_"] = expected["covariances_"]
+        for name in names:
+            value = getattr(self, name)
+            shape = np.shape(value)
+            if shape != expected[name]:
+                raise ValueError(
+                    f"{name} has shape {shape}, expected {expected[name]} for covariance_type "
+                    f"{self.covariance_type!r} with means_ of shape {means.shape}"
+                )
+
     def _model_args(self, dtype):
         """The fitted model as ``_native`` takes it: (covariance_type, weights, means, precisions_cholesky)."""
+        self._check_fitted_shapes("weights_", "precisions_cholesky_")
         return (
             self.covariance_type,
             np.ascontiguousarray(self.weights_, dtype=dtype),

@@ -57,6 +57,7 @@ struct BackwardWorkspace {
 // Gradients of L = sum(G * forward(X)) for X (N, D) and G (N, K).
 template <class T>
 Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& grad_output) {
+  detail::check_factored(f);
   const Index K = f.n_components(), D = f.n_features(), N = x.rows();
   detail::check_n_features(x.cols(), D, "X");
   if (f.diagonal()) throw std::invalid_argument("backward needs full covariances");

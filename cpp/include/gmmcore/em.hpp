@@ -77,7 +77,10 @@ Params<T> em_train(const Params<T>& p, const ConstMatrixRef<T>& x, Index epochs,
   factorize(p);
   detail::check_n_features(x.cols(), p.n_features(), "X");
   Params<T> current = p;
-  for (Index e = 0; e < epochs; ++e) current = em_step(current, x, jitter).params;
+  for (Index e = 0; e < epochs; ++e) {
+    detail::check_interrupt();
+    current = em_step(current, x, jitter).params;
+  }
   return current;
 }
 

@@ -52,6 +52,24 @@ bool precision_cholesky_of(const Square<T>& sigma, Out&& p) {
   return true;
 }
 
+// Checks that the arrays of f agree with means (K, D): a FactoredParams made
+// by hand, not by factorize, must not send a kernel past an array's end.
+template <class T>
+void check_factored(const FactoredParams<T>& f) {
+  const Index K = f.n_components(), D = f.n_features();
+  if (K < 1 || D < 1) invalid_shape("FactoredParams.means", K, D, K < 1 ? 1 : K, D < 1 ? 1 : D, " (K >= 1, D >= 1)");
+  require_length(f.weights, "FactoredParams.weights", K);
+  require_length(f.log_norm, "FactoredParams.log_norm", K);
+  if (f.diagonal()) {
+    require_shape(f.diagonal_precisions, "FactoredParams.diagonal_precisions", K, D);
+    return;
+  }
+  if (static_cast<Index>(f.precision_cholesky.size()) != K)
+    invalid_shape("FactoredParams.precision_cholesky", static_cast<Index>(f.precision_cholesky.size()), D * D, K, D * D);
+  for (const auto& p : f.precision_cholesky) require_shape(p, "FactoredParams.precision_cholesky[k]", D, D);
+  require_shape(f.factors, "FactoredParams.factors", K * D, factor_columns(D), " (call pack_factors)");
+}
+
 // Fills f.factors from f.precision_cholesky (see FactoredParams).
 template <class T>
 void pack_factors(FactoredParams<T>& f) {

@@ -29,14 +29,6 @@ struct BlockWorkspace {
   }
 };
 
-inline void check_n_features(Index got, Index expected, const char* name) {
-  if (got != expected) {
-    std::ostringstream msg;
-    msg << name << " has " << got << " features (columns) but the model has n_features = " << expected;
-    throw std::invalid_argument(msg.str());
-  }
-}
-
 // Throws if a block of rows starting at global row `first_row` holds NaN/inf.
 // The sum is a cheap screen (non-finite whenever an entry is, and finite
 // values that overflow it only cost the exact scan).
@@ -88,6 +80,7 @@ Index row_cost(const FactoredParams<T>& f) {
 // Calls block(range, x_b, ws) on every block of X after checking it is finite.
 template <class T, class Block>
 void parallel_checked_blocks(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, Block&& block) {
+  check_factored(f);
   check_n_features(x.cols(), f.n_features(), "X");
   parallel_blocks_with<BlockWorkspace<T>>(x.rows(), row_cost(f), [&](BlockWorkspace<T>& ws, RowRange r) {
     const auto xb = x.middleRows(r.begin, r.size());

@@ -1,10 +1,12 @@
 #pragma once
 // The whole public C++ API of gmmcore (header-only, templated on float/double).
 #include "gmmcore/backward.hpp"
+#include "gmmcore/checks.hpp"
 #include "gmmcore/em.hpp"
 #include "gmmcore/errors.hpp"
 #include "gmmcore/factorization.hpp"
 #include "gmmcore/forward.hpp"
+#include "gmmcore/interrupt.hpp"
 #include "gmmcore/kmeans.hpp"
 #include "gmmcore/log_likelihood.hpp"
 #include "gmmcore/logsumexp.hpp"

@@ -4,6 +4,7 @@
 // and for any thread count.
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <vector>
 
 #include "gmmcore/forward.hpp"
@@ -74,6 +75,14 @@ double mean_variance(const ConstMatrixRef<T>& x) {
   return column_sums<T>(x, column_mean<T>(x), true).sum() / double(N) / double(D);
 }
 
+// The checks shared by kmeans_plusplus and kmeans_lloyd.
+template <class T>
+void check_kmeans_data(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight) {
+  if (x.cols() < 1) throw std::invalid_argument("X must have at least one feature (column)");
+  check_sample_weight<T>(sample_weight, x.rows());
+  check_finite<T>(x, "X");
+}
+
 }  // namespace detail
 
 // Greedy k-means++ (as scikit-learn's kmeans_plusplus): each new centre is the
@@ -83,6 +92,12 @@ template <class T>
 std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                    Index n_clusters, Rng& rng) {
   const Index N = x.rows();
+  detail::check_kmeans_data<T>(x, sample_weight);
+  if (n_clusters < 1 || n_clusters > N) {
+    std::ostringstream msg;
+    msg << "n_clusters must be between 1 and the number of samples " << N << ", got " << n_clusters;
+    throw std::invalid_argument(msg.str());
+  }
   const Vector<double> sw = sample_weight.size() ? Vector<double>(sample_weight.template cast<double>())
                                                  : Vector<double>::Ones(N);
   const Index n_trials = 2 + static_cast<Index>(std::log(double(n_clusters)));
@@ -99,7 +114,8 @@ std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVector
       Vector<double> d2 = closest;
       detail::update_closest<T>(x, x.row(candidate).transpose(), d2);
       const double potential = sw.dot(d2);
-      if (potential < best_potential) {
+      // best < 0: the first trial, also when distances overflow to inf.
+      if (best < 0 || potential < best_potential) {
         best_potential = potential;
         best = candidate;
         best_closest = std::move(d2);
@@ -127,6 +143,12 @@ template <class T>
 KMeansResult<T> kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, RowMatrix<T> centres,
                           Index max_iter, double tol) {
   const Index N = x.rows(), K = centres.rows(), D = centres.cols();
+  detail::check_kmeans_data<T>(x, sample_weight);
+  if (K < 1) throw std::invalid_argument("centres must have at least one row");
+  detail::require_shape(centres, "centres", K, x.cols(), " (one row per cluster, one column per feature of X)");
+  detail::require_finite(centres, "centres");
+  detail::require_at_least(max_iter, Index(0), "max_iter");
+  detail::require_at_least(tol, 0.0, "tol");
   const bool weighted = sample_weight.size() > 0;
   const double threshold = tol * detail::mean_variance<T>(x);
 

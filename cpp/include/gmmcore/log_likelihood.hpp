@@ -20,6 +20,7 @@ Vector<T> log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<T>& x)
 // accumulated in double whatever T is. N = 0 gives 0.
 template <class T>
 double negative_log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<T>& x) {
+  detail::check_factored(f);
   detail::check_n_features(x.cols(), f.n_features(), "X");
   struct Sum {
     double value = 0;

@@ -7,8 +7,10 @@
 //   diag             (K, D):   diag(Sigma_k) / 1 / sqrt(diag(Sigma_k))
 //   spherical        (K, 1):   sigma_k^2 / 1 / sigma_k
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "gmmcore/factorization.hpp"
 
@@ -26,6 +28,27 @@ inline CovarianceType parse_covariance_type(const std::string& name) {
 
 inline bool is_diagonal(CovarianceType type) {
   return type == CovarianceType::diag || type == CovarianceType::spherical;
+}
+
+inline const char* covariance_type_name(CovarianceType type) {
+  switch (type) {
+    case CovarianceType::full: return "full";
+    case CovarianceType::tied: return "tied";
+    case CovarianceType::diag: return "diag";
+    case CovarianceType::spherical: return "spherical";
+  }
+  throw std::invalid_argument("covariance_type is not one of CovarianceType's values");
+}
+
+// (rows, cols) of covariances and precisions_cholesky for the table above.
+inline std::pair<Index, Index> covariance_shape(CovarianceType type, Index n_components, Index n_features) {
+  switch (type) {
+    case CovarianceType::full: return {n_components, n_features * n_features};
+    case CovarianceType::tied: return {1, n_features * n_features};
+    case CovarianceType::diag: return {n_components, n_features};
+    case CovarianceType::spherical: return {n_components, 1};
+  }
+  throw std::invalid_argument("covariance_type is not one of CovarianceType's values");
 }
 
 template <class T>
@@ -55,11 +78,80 @@ class IllDefinedCovarianceError : public std::invalid_argument {
                                                 : "")) {}
 };
 
+namespace detail {
+
+// " for covariance_type 'full' with n_components = K, n_features = D": the
+// context of a shape error.
+inline std::string mixture_context(CovarianceType type, Index K, Index D) {
+  std::ostringstream msg;
+  msg << " for covariance_type '" << covariance_type_name(type) << "' with n_components = " << K
+      << ", n_features = " << D;
+  return msg.str();
+}
+
+// An array shaped as covariances / precisions_cholesky for (type, K, D), finite.
+template <class T>
+void check_covariance_array(const RowMatrix<T>& a, const std::string& name, CovarianceType type, Index K, Index D) {
+  const auto [rows, cols] = covariance_shape(type, K, D);
+  require_shape(a, name, rows, cols, mixture_context(type, K, D));
+  require_finite(a, name);
+}
+
+// precisions_cholesky as every kernel reads it: shaped for (type, K, D),
+// finite, P_k upper triangular with a positive diagonal (full, tied) or all
+// entries positive (diag, spherical).
+template <class T>
+void check_precisions_cholesky(const RowMatrix<T>& pc, const std::string& name, CovarianceType type, Index K,
+                               Index D) {
+  check_covariance_array<T>(pc, name, type, K, D);
+  for (Index r = 0; r < pc.rows(); ++r) {
+    bool valid;
+    if (is_diagonal(type)) {
+      valid = (pc.row(r).array() > T(0)).all();
+    } else {
+      const Eigen::Map<const RowMatrix<T>> p(pc.row(r).data(), D, D);
+      valid = (p.diagonal().array() > T(0)).all();
+      for (Index i = 1; i < D && valid; ++i) valid = (p.row(i).head(i).array() == T(0)).all();
+    }
+    if (!valid) {
+      std::ostringstream msg;
+      msg << name << "[" << r << "] must be "
+          << (is_diagonal(type) ? "positive" : "upper triangular with a positive diagonal")
+          << mixture_context(type, K, D);
+      throw std::invalid_argument(msg.str());
+    }
+  }
+}
+
+}  // namespace detail
+
+// Checks that every array of m agrees with means (K, D) and covariance_type
+// (the table above; covariances may be empty where only evaluation follows),
+// that all are finite, the weights a distribution and precisions_cholesky a
+// valid factor. Throws std::invalid_argument naming the array.
+template <class T>
+void check_mixture(const Mixture<T>& m) {
+  const Index K = m.means.rows(), D = m.means.cols();
+  if (K < 1 || D < 1) {
+    std::ostringstream msg;
+    msg << "means has shape (" << K << ", " << D << "): a mixture needs at least one component and one feature";
+    throw std::invalid_argument(msg.str());
+  }
+  detail::require_finite(m.means, "means");
+  detail::check_mixing_weights<T>(m.weights, K, "weights");
+  detail::check_precisions_cholesky<T>(m.precisions_cholesky, "precisions_cholesky", m.covariance_type, K, D);
+  if (m.covariances.size()) detail::check_covariance_array<T>(m.covariances, "covariances", m.covariance_type, K, D);
+}
+
 // Fills m.precisions_cholesky from m.covariances; IllDefinedCovarianceError
 // when a covariance is not positive definite.
 template <class T>
 void compute_precisions_cholesky(Mixture<T>& m) {
   const Index D = m.n_features();
+  // Not check_covariance_array: a non-finite M-step result is an ill-defined covariance, below.
+  const auto [rows, cols] = covariance_shape(m.covariance_type, m.n_components(), D);
+  detail::require_shape(m.covariances, "covariances", rows, cols,
+                        detail::mixture_context(m.covariance_type, m.n_components(), D));
   m.precisions_cholesky.resizeLike(m.covariances);
   if (is_diagonal(m.covariance_type)) {
     if (!(m.covariances.array() > T(0)).all()) throw IllDefinedCovarianceError(sizeof(T) == 4);
@@ -73,10 +165,12 @@ void compute_precisions_cholesky(Mixture<T>& m) {
   }
 }
 
-// The evaluation form of m used by every kernel (see FactoredParams):
-// log_norm(k) = log w_k - D/2 log 2 pi + log det P_k.
+namespace detail {
+// factorize(m) without check_mixture, for the fit's own mixtures, whose
+// shapes are right by construction and whose initial weights need not sum to
+// 1 (scikit-learn's k-means++ and random_from_data starts give w_k = 1 / N).
 template <class T>
-FactoredParams<T> factorize(const Mixture<T>& m) {
+FactoredParams<T> factorize_unchecked(const Mixture<T>& m) {
   const Index K = m.n_components(), D = m.n_features();
   FactoredParams<T> f;
   f.weights = m.weights;
@@ -100,15 +194,24 @@ FactoredParams<T> factorize(const Mixture<T>& m) {
         log_det_p = T(D) * std::log(pc(k, 0));
         break;
     }
-    f.log_norm(k) = std::log(m.weights(k)) - T(0.5 * D * detail::kLog2Pi) + log_det_p;
+    f.log_norm(k) = std::log(m.weights(k)) - T(0.5 * D * kLog2Pi) + log_det_p;
   }
   if (is_diagonal(m.covariance_type)) {
     f.diagonal_precisions = m.covariance_type == CovarianceType::diag
                                 ? RowMatrix<T>(pc.array().square())
                                 : RowMatrix<T>(pc.array().square().matrix().replicate(1, D));
   }
-  detail::pack_factors(f);
+  pack_factors(f);
   return f;
+}
+}  // namespace detail
+
+// The evaluation form of m used by every kernel (see FactoredParams):
+// log_norm(k) = log w_k - D/2 log 2 pi + log det P_k, after check_mixture(m).
+template <class T>
+FactoredParams<T> factorize(const Mixture<T>& m) {
+  check_mixture(m);
+  return detail::factorize_unchecked(m);
 }
 
 // Free parameters: covariances + means + (K - 1) weights.

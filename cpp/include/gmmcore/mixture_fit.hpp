@@ -11,9 +11,11 @@
 // evaluated from the shifted sums of sufficient_statistics.hpp. The lower
 // bound is the (weighted) mean log-likelihood of the E-step.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,42 @@ struct InitialParams {
 
   bool complete() const { return weights.size() && means.size() && precisions_cholesky.size(); }
 };
+
+// Throws std::invalid_argument unless every option is in range: n_components,
+// n_init >= 1; max_iter, kmeans_max_iter >= 0; tol, reg_covar, kmeans_tol
+// finite and >= 0; the enums hold one of their values.
+inline void check_fit_options(const FitOptions& opt) {
+  covariance_type_name(opt.covariance_type);
+  if (opt.init != InitMethod::kmeans && opt.init != InitMethod::kmeans_plusplus && opt.init != InitMethod::random &&
+      opt.init != InitMethod::random_from_data)
+    throw std::invalid_argument("init is not one of InitMethod's values");
+  detail::require_at_least(opt.n_components, Index(1), "n_components");
+  detail::require_at_least(opt.n_init, Index(1), "n_init");
+  detail::require_at_least(opt.max_iter, Index(0), "max_iter");
+  detail::require_at_least(opt.kmeans_max_iter, Index(0), "kmeans_max_iter");
+  detail::require_at_least(opt.tol, 0.0, "tol");
+  detail::require_at_least(opt.reg_covar, 0.0, "reg_covar");
+  detail::require_at_least(opt.kmeans_tol, 0.0, "kmeans_tol");
+}
+
+// Throws std::invalid_argument unless each given part of `given` fits
+// opt.n_components components of n_features features and opt.covariance_type
+// (shapes as in Mixture, precisions_cholesky and covariances given together)
+// and holds valid values (as check_mixture).
+template <class T>
+void check_initial_params(const InitialParams<T>& given, const FitOptions& opt, Index n_features) {
+  const Index K = opt.n_components, D = n_features;
+  if (given.weights.size()) detail::check_mixing_weights<T>(given.weights, K, "weights_init");
+  if (given.means.size()) {
+    detail::require_shape(given.means, "means_init", K, D);
+    detail::require_finite(given.means, "means_init");
+  }
+  if (given.precisions_cholesky.size() || given.covariances.size()) {
+    detail::check_precisions_cholesky<T>(given.precisions_cholesky, "precisions_cholesky_init", opt.covariance_type,
+                                         K, D);
+    detail::check_covariance_array<T>(given.covariances, "covariances_init", opt.covariance_type, K, D);
+  }
+}
 
 template <class T>
 struct FitResult {
@@ -221,13 +259,22 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
                          const FitOptions& opt, const InitialParams<T>& given, bool warm_start,
                          double warm_lower_bound, const IterationCallback& callback = {}) {
   const Index N = x.rows();
-  if (opt.n_components < 1) throw std::invalid_argument("n_components must be at least 1");
-  if (N < opt.n_components) throw std::invalid_argument("n_samples must be at least n_components");
-  if (sample_weight.size() && sample_weight.size() != N)
-    throw std::invalid_argument("sample_weight must have one entry per sample");
-  if (warm_start && !given.complete()) throw std::invalid_argument("warm_start needs the current parameters");
+  check_fit_options(opt);
+  if (x.cols() < 1) throw std::invalid_argument("X must have at least one feature (column)");
+  if (N < opt.n_components) {
+    std::ostringstream msg;
+    msg << "X has " << N << " samples, fewer than n_components = " << opt.n_components;
+    throw std::invalid_argument(msg.str());
+  }
+  detail::check_sample_weight<T>(sample_weight, N);
+  check_initial_params<T>(given, opt, x.cols());
+  if (warm_start && !given.complete())
+    throw std::invalid_argument("warm_start needs the current weights, means and precisions_cholesky");
+  if (!std::isfinite(warm_lower_bound) && warm_lower_bound != -std::numeric_limits<double>::infinity())
+    throw std::invalid_argument("warm_lower_bound must be finite or -infinity");
   const double weight_total = detail::total_weight<T>(sample_weight, N);
-  if (!(weight_total > 0)) throw std::invalid_argument("sample_weight must have a positive sum");
+  if (!(weight_total > 0 && std::isfinite(weight_total)))
+    throw std::invalid_argument("sample_weight must have a positive, finite sum");
   // Once, before k-means and the EM passes, which then skip their own checks.
   detail::check_finite<T>(x, "X");
 
@@ -242,8 +289,9 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
     bool converged = false;
     Index n_iter = 0;
     for (n_iter = 1; n_iter <= opt.max_iter; ++n_iter) {
+      detail::check_interrupt();
       const double previous = lower_bound;
-      const auto stats = detail::e_step_stats(factorize(m), x, sample_weight, /*x_is_finite=*/true);
+      const auto stats = detail::e_step_stats(detail::factorize_unchecked(m), x, sample_weight, /*x_is_finite=*/true);
       m = detail::mixture_from_stats<T>(opt.covariance_type, stats, m.means, T(opt.reg_covar), stats.n.sum() +
                                         T(opt.n_components) * T(10) * std::numeric_limits<T>::epsilon());
       lower_bound = stats.log_likelihood / weight_total;

@@ -3,11 +3,13 @@
 // boundaries depend only on the problem size, never on the thread count; each
 // chunk is processed sequentially in blocks of kBlockRows rows, and per-chunk
 // partial sums are combined in chunk order. Results are therefore bitwise
-// identical for any OMP_NUM_THREADS.
+// identical for any OMP_NUM_THREADS. Every block first checks the caller's
+// stop token (interrupt.hpp), on whichever thread runs it.
 #include <algorithm>
 #include <exception>
 #include <vector>
 
+#include "gmmcore/interrupt.hpp"
 #include "gmmcore/types.hpp"
 
 namespace gmmcore::detail {
@@ -56,13 +58,15 @@ constexpr Index kParallelMinWork = Index(1) << 18;
 // Calls body(c) for every chunk c in [0, n_chunks), on the OpenMP threads when
 // `parallel`. An exception never crosses the parallel region: the one from the
 // lowest chunk is rethrown afterwards, so the error reported does not depend
-// on timing.
+// on timing. The workers see the calling thread's stop token.
 template <class Body>
 void for_each_chunk(Index n_chunks, bool parallel, Body&& body) {
   std::vector<std::exception_ptr> errors(static_cast<size_t>(n_chunks));
+  StopToken* const token = current_stop_token();
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
   for (Index c = 0; c < n_chunks; ++c) {
     try {
+      const TokenBinding binding(token);
       body(c);
     } catch (...) {
       errors[static_cast<size_t>(c)] = std::current_exception();
@@ -75,7 +79,10 @@ void for_each_chunk(Index n_chunks, bool parallel, Body&& body) {
 // Calls block(range) for consecutive blocks of kBlockRows rows inside `rows`.
 template <class Block>
 void for_each_block(RowRange rows, Block&& block) {
-  for (Index b = rows.begin; b < rows.end; b += kBlockRows) block(RowRange{b, std::min(rows.end, b + kBlockRows)});
+  for (Index b = rows.begin; b < rows.end; b += kBlockRows) {
+    check_interrupt();
+    block(RowRange{b, std::min(rows.end, b + kBlockRows)});
+  }
 }
 
 // Per-chunk scratch of a pass that needs none.

@@ -1,12 +1,10 @@
 #pragma once
 // GMM parameters (w, mu, Sigma) and their validation.
-#include <cmath>
-#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
-#include "gmmcore/types.hpp"
+#include "gmmcore/checks.hpp"
 
 namespace gmmcore {
 
@@ -42,19 +40,6 @@ Params<T> init_params(Index n_components, Index n_features) {
   return p;
 }
 
-// Relative tolerance for "weights sum to 1" and "Sigma_k is symmetric".
-template <class T>
-constexpr T validation_rtol() {
-  return std::numeric_limits<T>::digits > 30 ? T(1e-6) : T(1e-4);
-}
-
-namespace detail {
-template <class Derived>
-void require_finite(const Eigen::DenseBase<Derived>& a, const char* name) {
-  if (!a.allFinite()) throw std::invalid_argument(std::string(name) + " contains NaN or infinity");
-}
-}  // namespace detail
-
 // Checks shapes (K >= 1, D >= 1, consistent), finiteness, w_k >= 0 and
 // sum_k w_k = 1 within validation_rtol. Symmetry and positive definiteness of
 // Sigma_k are checked by factorize(). Throws std::invalid_argument.
@@ -70,22 +55,9 @@ void check_params(const Params<T>& p) {
         << " = D*D expected " << D * D << ")";
     throw std::invalid_argument(msg.str());
   }
-  detail::require_finite(p.weights, "weights");
+  detail::check_mixing_weights<T>(p.weights, K, "weights");
   detail::require_finite(p.means, "means");
   detail::require_finite(p.covariances, "covariances");
-  Index negative;
-  if (p.weights.minCoeff(&negative) < T(0)) {
-    std::ostringstream msg;
-    msg << "weights must be non-negative (weights[" << negative << "] = " << p.weights(negative) << ")";
-    throw std::invalid_argument(msg.str());
-  }
-  const T sum = p.weights.sum();
-  if (!(std::abs(sum - T(1)) <= validation_rtol<T>())) {
-    std::ostringstream msg;
-    msg.precision(std::numeric_limits<T>::max_digits10);
-    msg << "weights must sum to 1 (they sum to " << sum << ")";
-    throw std::invalid_argument(msg.str());
-  }
 }
 
 }  // namespace gmmcore

@@ -164,6 +164,7 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
 template <class T>
 SufficientStats<T> e_step_stats(const FactoredParams<T>& f, const ConstMatrixRef<T>& x,
                                 const ConstVectorRef<T>& sample_weight, bool x_is_finite = false) {
+  check_factored(f);
   check_n_features(x.cols(), f.n_features(), "X");
   return accumulate_stats<T>(x, sample_weight, f.means, f.diagonal(), x_is_finite,
                              [&](RowRange, const auto& xb, auto& ws) {
