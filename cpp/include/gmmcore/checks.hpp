@@ -75,9 +75,13 @@ inline void require_at_least(Index value, Index minimum, const char* name) {
   }
 }
 
-// Mixing weights (K): finite, non-negative, summing to 1 within validation_rtol.
+// Mixing weights (K): finite, non-negative, summing to 1 within
+// validation_rtol, or with `allow_deficit` to a positive sum up to that: the
+// starting mixtures of scikit-learn's k-means++ and random_from_data
+// initialisations (what a fit with max_iter = 0 returns) have w_k = 1 / N.
 template <class T>
-void check_mixing_weights(const Eigen::Ref<const Vector<T>>& w, Index n_components, const std::string& name) {
+void check_mixing_weights(const Eigen::Ref<const Vector<T>>& w, Index n_components, const std::string& name,
+                          bool allow_deficit = false) {
   require_length(w, name, n_components);
   require_finite(w, name);
   Index negative;
@@ -87,10 +91,13 @@ void check_mixing_weights(const Eigen::Ref<const Vector<T>>& w, Index n_componen
     throw std::invalid_argument(msg.str());
   }
   const T sum = w.sum();
-  if (!(std::abs(sum - T(1)) <= validation_rtol<T>())) {
+  const bool valid = allow_deficit ? sum > T(0) && sum <= T(1) + validation_rtol<T>()
+                                   : std::abs(sum - T(1)) <= validation_rtol<T>();
+  if (!valid) {
     std::ostringstream msg;
     msg.precision(std::numeric_limits<T>::max_digits10);
-    msg << name << " must sum to 1 (they sum to " << sum << ")";
+    msg << name << (allow_deficit ? " must have a positive sum of at most 1" : " must sum to 1") << " (they sum to "
+        << sum << ")";
     throw std::invalid_argument(msg.str());
   }
 }

@@ -45,7 +45,7 @@ class StopToken {
 
   // Throws Interrupted if a stop was requested (polling first when due).
   void check() {
-    if (poll_ && std::this_thread::get_id() == owner_) {
+    if (!stop_requested() && poll_ && std::this_thread::get_id() == owner_) {
       const auto now = Clock::now();
       if (now - last_poll_ >= interval_) {
         last_poll_ = now;

@@ -127,8 +127,8 @@ void check_precisions_cholesky(const RowMatrix<T>& pc, const std::string& name, 
 
 // Checks that every array of m agrees with means (K, D) and covariance_type
 // (the table above; covariances may be empty where only evaluation follows),
-// that all are finite, the weights a distribution and precisions_cholesky a
-// valid factor. Throws std::invalid_argument naming the array.
+// that all are finite, the weights non-negative with a sum in (0, 1] (see
+// check_mixing_weights) and precisions_cholesky a valid factor. Throws std::invalid_argument naming the array.
 template <class T>
 void check_mixture(const Mixture<T>& m) {
   const Index K = m.means.rows(), D = m.means.cols();
@@ -138,7 +138,7 @@ void check_mixture(const Mixture<T>& m) {
     throw std::invalid_argument(msg.str());
   }
   detail::require_finite(m.means, "means");
-  detail::check_mixing_weights<T>(m.weights, K, "weights");
+  detail::check_mixing_weights<T>(m.weights, K, "weights", /*allow_deficit=*/true);
   detail::check_precisions_cholesky<T>(m.precisions_cholesky, "precisions_cholesky", m.covariance_type, K, D);
   if (m.covariances.size()) detail::check_covariance_array<T>(m.covariances, "covariances", m.covariance_type, K, D);
 }
@@ -178,7 +178,7 @@ FactoredParams<T> factorize_unchecked(const Mixture<T>& m) {
   f.log_norm.resize(K);
   const auto& pc = m.precisions_cholesky;
   for (Index k = 0; k < K; ++k) {
-    T log_det_p;
+    T log_det_p = 0;
     switch (m.covariance_type) {
       case CovarianceType::full:
       case CovarianceType::tied: {

@@ -121,12 +121,15 @@ Mixture<T> mixture_from_stats(CovarianceType type, const SufficientStats<T>& st,
   const Index K = shifts.rows(), D = shifts.cols();
   const T ten_eps = T(10) * std::numeric_limits<T>::epsilon();
   const Vector<T> nk = st.n.array() + ten_eps;
-  // delta_k = mu_k - c_k, so that x - mu_k = (x - c_k) - delta_k.
-  const RowMatrix<T> delta = (st.s - ten_eps * shifts).array().colwise() / nk.array();
   Mixture<T> m;
   m.covariance_type = type;
   m.weights = nk / weight_norm;
-  m.means = shifts + delta;
+  m.means = shifts + RowMatrix<T>((st.s - ten_eps * shifts).array().colwise() / nk.array());
+  // delta_k = mu_k - c_k for the mu_k as rounded and stored, so that the
+  // scatter is about the stored mean, x - mu_k = (x - c_k) - delta_k, as
+  // scikit-learn's: rows equal to mu_k give exactly 0 (an ill-defined
+  // covariance when reg_covar = 0), not the square of a rounding error.
+  const RowMatrix<T> delta = m.means - shifts;
   switch (type) {
     case CovarianceType::full:
     case CovarianceType::tied: {
