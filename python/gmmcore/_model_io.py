@@ -25,7 +25,8 @@ offset     size     content
 =========  =======  ====================================================
 
 The header object has these keys (strict JSON: no NaN or Infinity, so every
-float that must round-trip exactly is in the payload instead):
+float that must round-trip exactly is in the payload instead; every integer
+fits in an int64 and every number is finite):
 
 ``format`` (``"gmmcore-model"``), ``gmmcore_version`` (the writer's version),
 ``created`` (UTC, ISO 8601), ``covariance_type`` (``"full"``, ``"tied"``,
@@ -51,15 +52,35 @@ float64, one value per iteration of the best initialisation). The arrays are the
 Reading checks, in order: the magic bytes (else "not a gmmcore model file"),
 the version (a larger one: "was written by a newer gmmcore"), the length
 (short: "is truncated"), the checksum (mismatch: "is corrupt"), then that the
-header describes a valid model. Each failure raises :class:`ModelFileError`,
-a ``ValueError``, with the path in its message. Readers of a later version
+header describes a valid model: its keys and their types, and a table of
+arrays whose sizes (computed with Python ints, so they cannot overflow) add
+up to the payload's, before any array is read. Then the arrays' values: all
+finite (``lower_bound`` may be -inf, as after ``max_iter=0``); weights
+non-negative and summing to 1 (with no EM iteration, ``n_iter`` 0, to at most
+1: scikit-learn's "k-means++" and "random_from_data" initialisations weigh
+only their K seed samples); the precision Cholesky factor positive ("diag",
+"spherical") or upper triangular with a positive diagonal ("full", "tied");
+the precisions equal to that factor times its transpose (its square for
+"diag", "spherical") and the covariances their inverse. Those three are
+computed from one another, so they need only agree to rounding: each entry
+within a relative tolerance (1e-6 for float64, 1e-4 for float32, as in the
+native code's checks; the weights' sum too) of a bound on its rounding error
+that does not depend on the features' units, so an ill-conditioned model in
+any units still passes. Last, the parameters must meet the estimator's own
+constraints (``tol >= 0``, a known ``init_params``, ...).
+
+Each failure raises :class:`ModelFileError`, a ``ValueError``, with the path
+and a short reason in its message; no damage makes loading crash, hang or
+allocate more than a few times the file's size. Readers of a later version
 keep reading version 1.
 """
 
 import datetime
 import hashlib
 import json
+import math
 import os
+import reprlib
 import struct
 import tempfile
 from numbers import Integral
@@ -75,6 +96,10 @@ _MAX_HEADER_SIZE = 1 << 26  # far above any real header; a larger length field i
 _DIGEST_SIZE = hashlib.sha256().digest_size
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
+# How closely the weights' sum and the arrays derived from one another must agree: the native
+# code's validation_rtol (cpp/include/gmmcore/checks.hpp), far above rounding.
+_RTOL = {"float32": 1e-4, "float64": 1e-6}
+_INT64 = range(-(1 << 63), 1 << 63)
 _PARAM_TYPES = {
     "tol": (int, float),
     "reg_covar": (int, float),
@@ -257,7 +282,8 @@ def load(path):
         When there is no such file.
     ModelFileError
         (a ``ValueError``) when the file is not a gmmcore model file, is
-        truncated or corrupt, or was written by a newer gmmcore.
+        truncated or corrupt, describes an invalid model, or was written by a
+        newer gmmcore.
 
     Examples
     --------
@@ -306,44 +332,73 @@ def _decode(data, name):
     if len(data) < header_end + _DIGEST_SIZE:
         fail(f"model file is truncated ({len(data)} bytes, the header alone needs {header_end + _DIGEST_SIZE})")
     try:
-        header = json.loads(data[_PREFIX.size : header_end].decode("utf-8"))
-        expected_size = header_end + int(header["payload_nbytes"]) + _DIGEST_SIZE
-    except (ValueError, TypeError, KeyError):
-        header, expected_size = None, None
+        header = _parse_json(data[_PREFIX.size : header_end].decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        header = None
+    payload_size = header.get("payload_nbytes") if isinstance(header, dict) else None
+    expected_size = None
+    if type(payload_size) is int and payload_size >= 0:
+        expected_size = header_end + payload_size + _DIGEST_SIZE
     if expected_size is not None and len(data) < expected_size:
         fail(f"model file is truncated ({len(data)} bytes, expected {expected_size})")
     if hashlib.sha256(data[:-_DIGEST_SIZE]).digest() != data[-_DIGEST_SIZE:]:
         fail("model file is corrupt (checksum mismatch)")
-    if header is None or not isinstance(header, dict) or expected_size != len(data):
+    if header is None or expected_size != len(data):
         fail("model file is corrupt (invalid header)")
     try:
         arrays = _check_header(header, data[header_end:-_DIGEST_SIZE])
     except (ValueError, TypeError, KeyError) as error:
-        fail(f"invalid model file ({error})")
+        reason = str(error)  # short, but the estimator's parameter errors quote the whole value
+        fail(f"invalid model file ({reason if len(reason) <= 300 else reason[:300] + '...'})")
     return header, arrays
+
+
+def _parse_json(text):
+    """The header's JSON value; ValueError for an integer outside int64 or a non-finite number."""
+
+    def integer(digits):
+        value = int(digits)  # over 4300 digits: ValueError
+        if value not in _INT64:
+            raise ValueError("integer out of range")
+        return value
+
+    def number(digits):
+        value = float(digits)
+        if not math.isfinite(value):
+            raise ValueError("number out of range")
+        return value
+
+    def constant(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_int=integer, parse_float=number, parse_constant=constant)
 
 
 def _check_header(header, payload):
     """The payload's arrays, after checking that the header describes a valid version-1 model."""
+    from ._mixture import GaussianMixture
 
     def require(condition, message):
         if not condition:
             raise ValueError(message)
 
+    short = reprlib.repr  # values quoted in messages may be huge or deeply nested
     require(header.get("format") == "gmmcore-model", "'format' is not 'gmmcore-model'")
     covariance_type = header["covariance_type"]
-    require(covariance_type in _COVARIANCE_TYPES, f"unknown covariance_type {covariance_type!r}")
+    require(covariance_type in _COVARIANCE_TYPES, f"unknown covariance_type {short(covariance_type)}")
     k, d = header["n_components"], header["n_features"]
     for key, value in (("n_components", k), ("n_features", d)):
-        require(type(value) is int and value >= 1, f"{key} must be a positive integer, got {value!r}")
-    require(header["dtype"] in _DTYPES, f"unsupported dtype {header['dtype']!r}")
+        require(type(value) is int and value >= 1, f"{key} must be a positive integer, got {short(value)}")
+    dtype_name = header["dtype"]
+    require(isinstance(dtype_name, str) and dtype_name in _DTYPES, f"unsupported dtype {short(dtype_name)}")
     params, fit = header["params"], header["fit"]
-    require(set(params) == set(_PARAM_TYPES), f"params must have the keys {sorted(_PARAM_TYPES)}")
+    keys_ok = isinstance(params, dict) and set(params) == set(_PARAM_TYPES)
+    require(keys_ok, f"params must have the keys {sorted(_PARAM_TYPES)}")
     for key, types in _PARAM_TYPES.items():
         value = params[key]
         ok = isinstance(value, types) and not (types is not bool and isinstance(value, bool))
-        require(ok, f"params.{key} has the wrong type ({value!r})")
-    require(type(fit["converged"]) is bool, "fit.converged must be a boolean")
+        require(ok, f"params.{key} has the wrong type ({short(value)})")
+    require(isinstance(fit, dict) and type(fit["converged"]) is bool, "fit.converged must be a boolean")
     n_iter = fit["n_iter"]
     require(type(n_iter) is int and n_iter >= 0, "fit.n_iter must be a non-negative integer")
     names = header["feature_names"]
@@ -351,12 +406,17 @@ def _check_header(header, payload):
         names is None or (isinstance(names, list) and len(names) == d and all(isinstance(n, str) for n in names)),
         "feature_names must be null or n_features strings",
     )
-    toc = [(a["name"], a["dtype"], tuple(a["shape"])) for a in header["arrays"]]
+    entries = header["arrays"]
+    require(
+        isinstance(entries, list) and all(isinstance(a, dict) and isinstance(a.get("shape"), list) for a in entries),
+        "arrays must be a list of {name, dtype, shape} objects",
+    )
+    toc = [(a["name"], a["dtype"], tuple(a["shape"])) for a in entries]
     n_lower_bounds = toc[-1][2][0] if toc and len(toc[-1][2]) == 1 else -1
     require(type(n_lower_bounds) is int and n_lower_bounds >= 0, "lower_bounds must be a 1-D array")
-    expected = _expected_arrays(covariance_type, k, d, _DTYPES[header["dtype"]], n_lower_bounds)
+    expected = _expected_arrays(covariance_type, k, d, _DTYPES[dtype_name], n_lower_bounds)
     require(toc == [(n, t.str, s) for n, t, s in expected], "the table of arrays does not match the model")
-    sizes = [t.itemsize * int(np.prod(s, dtype=np.int64)) for _, t, s in expected]
+    sizes = [t.itemsize * math.prod(s) for _, t, s in expected]  # Python ints: no overflow, whatever the shapes
     require(sum(sizes) == header["payload_nbytes"] == len(payload), "payload size does not match the arrays")
     arrays, offset = {}, 0
     for (name, dtype, shape), size in zip(expected, sizes):
@@ -364,7 +424,48 @@ def _check_header(header, payload):
         array = np.frombuffer(payload, dtype=dtype, count=size // dtype.itemsize, offset=offset).reshape(shape)
         arrays[name] = array.astype(dtype.newbyteorder("="), copy=True)
         offset += size
+    _check_values(covariance_type, arrays, _RTOL[dtype_name], em_ran=n_iter > 0)
+    # The estimator's own constraints (tol >= 0, a known init_params, ...): InvalidParameterError is a ValueError.
+    GaussianMixture(k, covariance_type=covariance_type, **params)._validate_params()
     return arrays
+
+
+def _check_values(covariance_type, arrays, rtol, em_ran):
+    """Raise ValueError unless the arrays hold a usable model (see "Reading checks" in the module docstring)."""
+
+    def require(condition, message):
+        if not condition:
+            raise ValueError(message)
+
+    def within(difference, bound):
+        return bool(np.all(np.abs(difference) <= bound) and np.all(np.isfinite(bound)))
+
+    for name, array in arrays.items():
+        finite = np.isfinite(array).all() or (name == "lower_bound" and array == -np.inf)
+        require(finite, f"{name} has NaN or infinite values")
+    names = ("weights", "precisions_cholesky", "precisions", "covariances")
+    weights, u, p, c = (arrays[name].astype(np.float64, copy=False) for name in names)
+    with np.errstate(all="ignore"):  # an overflow gives inf or NaN, which fails the checks below
+        total = weights.sum()
+        normalised = abs(total - 1) <= rtol if em_ran else 0 < total <= 1 + rtol
+        require(np.all(weights >= 0) and normalised, "weights must be non-negative and sum to 1")
+        if covariance_type in ("diag", "spherical"):
+            require(np.all(u > 0), "precisions_cholesky must be positive")
+            require(within(np.sqrt(p) - u, rtol * u), "precisions do not match precisions_cholesky")
+            require(within(c * p - 1, rtol), "covariances are not the inverse of the precisions")
+            return
+        d = u.shape[-1]
+        u, p, c = (a.reshape(-1, d, d) for a in (u, p, c))
+        upper = not np.tril(u, -1).any() and np.all(np.diagonal(u, axis1=1, axis2=2) > 0)
+        require(upper, "precisions_cholesky must be upper triangular with a positive diagonal")
+        # Entry (i, j) against a bound on its rounding error that is the same in any units:
+        # |U_i| |U_j| (row norms) for U U^T, sqrt(C_ii P_jj) * sum_k sqrt(C_kk P_kk) for C P.
+        norms = np.sqrt(np.square(u).sum(axis=2))
+        bound = rtol * norms[:, :, None] * norms[:, None, :]
+        require(within(p - u @ u.transpose(0, 2, 1), bound), "precisions do not match precisions_cholesky")
+        c_ii, p_ii = np.diagonal(c, axis1=1, axis2=2), np.diagonal(p, axis1=1, axis2=2)
+        bound = rtol * np.sqrt(c_ii[:, :, None] * p_ii[:, None, :]) * np.sqrt(c_ii * p_ii).sum(axis=1)[:, None, None]
+        require(within(c @ p - np.eye(d), bound), "covariances are not the inverse of the precisions")
 
 
 def _build(header, arrays):
