@@ -31,8 +31,8 @@ class StopToken {
   using Clock = std::chrono::steady_clock;
 
   // `poll`, if given, is called on the thread that installed the token (never
-  // on a worker thread), at most once per `interval`; returning true requests
-  // a stop. Python's bindings poll for pending signals this way.
+  // on a worker thread), once per `interval` at most, the first time one
+  // interval after the InterruptScope began; returning true requests a stop. Python's bindings poll for pending signals this way.
   explicit StopToken(std::function<bool()> poll = {},
                      std::chrono::milliseconds interval = std::chrono::milliseconds(50))
       : poll_(std::move(poll)), interval_(interval) {}
@@ -95,7 +95,11 @@ inline void check_interrupt() {
 // the scope lives; this thread becomes the one that runs its poll.
 class InterruptScope {
  public:
-  explicit InterruptScope(StopToken& token) : binding_(&token) { token.owner_ = std::this_thread::get_id(); }
+  // The first poll comes one interval in: a short call never pays for one.
+  explicit InterruptScope(StopToken& token) : binding_(&token) {
+    token.owner_ = std::this_thread::get_id();
+    token.last_poll_ = StopToken::Clock::now();
+  }
 
  private:
   detail::TokenBinding binding_;
