@@ -313,4 +313,27 @@ GMMCORE_TEST(checks, kmeans_plusplus_with_overflowing_distances) {
   for (const Index r : rows) CHECK(r >= 0 && r < 6);
 }
 
+// Coinciding rows leave k-means++ nothing to sample: it used to pick one row
+// twice, so that a weighted k-means++ start had weights summing above 1 and
+// could not be evaluated (or loaded) afterwards.
+GMMCORE_TEST(checks, kmeans_plusplus_rows_are_distinct_on_coinciding_data) {
+  const RowMatrix<double> x = RowMatrix<double>::Ones(5, 2);
+  Vector<double> w(5);
+  w << 0.0, 1.5, 0.0, 0.5, 2.0;
+  for (const bool weighted : {false, true}) {
+    gmmcore::Rng rng(5);
+    const auto rows = gmmcore::kmeans_plusplus<double>(x, weighted ? w : Vector<double>(), 3, rng);
+    CHECK(rows.size() == 3 && rows[0] != rows[1] && rows[0] != rows[2] && rows[1] != rows[2]);
+    if (weighted)
+      for (const Index r : rows) CHECK(w(r) > 0);
+  }
+  gmmcore::FitOptions opt;
+  opt.n_components = 2;
+  opt.init = gmmcore::InitMethod::kmeans_plusplus;
+  opt.max_iter = 0;
+  const auto start = gmmcore::fit_mixture<double>(x, w, opt, {}, false, 0);
+  CHECK(start.mixture.weights.sum() <= 1.0);
+  CHECK(gmmcore::log_likelihood(gmmcore::factorize(start.mixture), x).allFinite());
+}
+
 }  // namespace checks_test

@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _native
+from ._validation import native_array
 
 __all__ = ["GaussianMixture"]
 
@@ -65,13 +66,13 @@ def _check_weights(weights, n_components, dtype):
     atol = 1e-6 if weights.dtype == np.float32 else 1e-8
     if not np.allclose(np.abs(1.0 - np.sum(weights)), 0.0, atol=atol):
         raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {np.sum(weights):.5f}")
-    return weights.astype(dtype)
+    return native_array(weights, dtype)
 
 
 def _check_means(means, n_components, n_features, dtype):
     means = _check_init_array(means)
     _check_shape(means, (n_components, n_features), "means")
-    return means.astype(dtype)
+    return native_array(means, dtype)
 
 
 def _check_precisions(precisions, covariance_type, n_components, n_features):
@@ -107,7 +108,7 @@ def _precisions_to_native(precisions, covariance_type, dtype):
 
 def _native_layout(array, covariance_type, dtype):
     rows = 1 if covariance_type == "tied" else array.shape[0]
-    return np.ascontiguousarray(array, dtype=dtype).reshape(rows, -1)
+    return native_array(array, dtype).reshape(rows, -1)
 
 
 def _user_layout(array, covariance_type, n_features):
@@ -133,7 +134,7 @@ def _check_sample_weight(sample_weight, X):
         raise ValueError("Negative values in data passed to `sample_weight`")
     if not np.sum(sample_weight) > 0:
         raise ValueError("Sample weights sum to zero: at least one weight must be positive")
-    return np.ascontiguousarray(sample_weight)
+    return native_array(sample_weight)
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -321,7 +322,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "Expected n_samples >= n_components but got "
                 f"n_components = {self.n_components}, n_samples = {n_samples}"
             )
-        X = np.ascontiguousarray(X)
+        X = native_array(X)
         dtype = X.dtype
         sample_weight = _check_sample_weight(sample_weight, X)
         given = self._initial_values(n_features, dtype)
@@ -330,8 +331,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if not do_init:
             self._check_fitted_shapes("weights_", "covariances_", "precisions_cholesky_")
             given = (
-                self.weights_.astype(dtype),
-                self.means_.astype(dtype),
+                native_array(self.weights_, dtype),
+                native_array(self.means_, dtype),
                 _native_layout(self.covariances_, self.covariance_type, dtype),
                 _native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
             )
@@ -427,7 +428,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
-        return (*self._model_args(dtype), np.ascontiguousarray(X, dtype=dtype))
+        return (*self._model_args(dtype), native_array(X, dtype))
 
     def _check_fitted_shapes(self, *names):
         """Raise ValueError unless the fitted attributes ``names`` agree with ``means_`` and each other.
@@ -463,8 +464,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._check_fitted_shapes("weights_", "precisions_cholesky_")
         return (
             self.covariance_type,
-            np.ascontiguousarray(self.weights_, dtype=dtype),
-            np.ascontiguousarray(self.means_, dtype=dtype),
+            native_array(self.weights_, dtype),
+            native_array(self.means_, dtype),
             _native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
         )
 

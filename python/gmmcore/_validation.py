@@ -63,9 +63,20 @@ def samples_array(X, n_features, name="X"):
     return X
 
 
+def native_array(a, dtype=None):
+    """``a`` as ``_native`` takes it: C-contiguous in ``dtype``, a copy only where needed.
+
+    NumPy calls an array with a negative stride on a length-1 axis
+    C-contiguous (``ascontiguousarray`` returns it as is), but pybind11
+    refuses any negative stride, so such an array is copied too.
+    """
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a.copy() if any(stride < 0 for stride in a.strides) else a
+
+
 def contiguous(arrays, dtype):
     """C-contiguous copies (only where needed) in ``dtype``; never aliases a write."""
-    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
+    return [native_array(a, dtype) for a in arrays]
 
 
 def native_params(weights, means, covariances, dtype):

@@ -2,6 +2,7 @@
 // k-means for initialising mixtures: scikit-learn's greedy k-means++ seeding
 // and Lloyd iterations, with optional sample weights, deterministic for a seed
 // and for any thread count.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -87,7 +88,9 @@ void check_kmeans_data(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& samp
 
 // Greedy k-means++ (as scikit-learn's kmeans_plusplus): each new centre is the
 // best, by resulting potential, of 2 + floor(log K) candidates sampled with
-// probability proportional to s_i * d2(x_i). Returns the K seed row indices.
+// probability proportional to s_i * d2(x_i). Returns K distinct row indices
+// (when every weighted row already coincides with a centre, the next unused
+// row is taken).
 template <class T>
 std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                    Index n_clusters, Rng& rng) {
@@ -106,6 +109,20 @@ std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVector
   detail::update_closest<T>(x, x.row(centres[0]).transpose(), closest);
   while (static_cast<Index>(centres.size()) < n_clusters) {
     const Vector<double> p = sw.cwiseProduct(closest);
+    if (!(p.sum() > 0)) {
+      // Every weighted row coincides with a centre: take the first row not
+      // chosen yet (a weighted one if any), so that the K rows are distinct
+      // and the starting weights of a k-means++ init sum to at most 1.
+      Index next = -1;
+      for (Index i = 0; i < N; ++i) {
+        if (std::find(centres.begin(), centres.end(), i) != centres.end()) continue;
+        if (next < 0 || (sw(next) <= 0 && sw(i) > 0)) next = i;
+        if (sw(next) > 0) break;
+      }
+      centres.push_back(next);
+      detail::update_closest<T>(x, x.row(next).transpose(), closest);
+      continue;
+    }
     Index best = -1;
     double best_potential = std::numeric_limits<double>::infinity();
     Vector<double> best_closest;
