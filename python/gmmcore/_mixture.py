@@ -440,6 +440,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if means.ndim != 2 or means.shape[0] < 1 or means.shape[1] < 1:
             raise ValueError(f"means_ must have shape (n_components, n_features), got {means.shape}")
         n_components, n_features = means.shape
+        if self.covariance_type not in _PRECISIONS_SHAPE:
+            raise ValueError(f"covariance_type must be one of {sorted(_PRECISIONS_SHAPE)}, got {self.covariance_type!r}")
         if getattr(self, "n_features_in_", n_features) != n_features:
             raise ValueError(
                 f"means_ has {n_features} features but n_features_in_ is {self.n_features_in_}: "

@@ -32,7 +32,8 @@ class StopToken {
 
   // `poll`, if given, is called on the thread that installed the token (never
   // on a worker thread), once per `interval` at most, the first time one
-  // interval after the InterruptScope began; returning true requests a stop. Python's bindings poll for pending signals this way.
+  // interval after the InterruptScope began; returning true requests a stop.
+  // Python's bindings poll for pending signals this way.
   explicit StopToken(std::function<bool()> poll = {},
                      std::chrono::milliseconds interval = std::chrono::milliseconds(50))
       : poll_(std::move(poll)), interval_(interval) {}

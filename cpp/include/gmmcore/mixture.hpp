@@ -128,7 +128,8 @@ void check_precisions_cholesky(const RowMatrix<T>& pc, const std::string& name, 
 // Checks that every array of m agrees with means (K, D) and covariance_type
 // (the table above; covariances may be empty where only evaluation follows),
 // that all are finite, the weights non-negative with a sum in (0, 1] (see
-// check_mixing_weights) and precisions_cholesky a valid factor. Throws std::invalid_argument naming the array.
+// check_mixing_weights) and precisions_cholesky a valid factor. Throws
+// std::invalid_argument naming the array.
 template <class T>
 void check_mixture(const Mixture<T>& m) {
   const Index K = m.means.rows(), D = m.means.cols();
@@ -166,9 +167,8 @@ void compute_precisions_cholesky(Mixture<T>& m) {
 }
 
 namespace detail {
-// factorize(m) without check_mixture, for the fit's own mixtures, whose
-// shapes are right by construction and whose initial weights need not sum to
-// 1 (scikit-learn's k-means++ and random_from_data starts give w_k = 1 / N).
+// factorize(m) without check_mixture, for the mixtures fit_mixture makes
+// itself (right by construction) once per iteration.
 template <class T>
 FactoredParams<T> factorize_unchecked(const Mixture<T>& m) {
   const Index K = m.n_components(), D = m.n_features();
