@@ -85,6 +85,18 @@ def test_evaluation_refuses_inconsistent_attributes(fitted, data, method):
         assert "shape" in str(error.value) or "features" in str(error.value), description
 
 
+def test_sample_refuses_inconsistent_attributes(fitted):
+    """sample() draws from weights_, means_ and covariances_: zip() used to cut them to the shortest."""
+    for description, model, attribute in broken_models(fitted):
+        if attribute == "precisions_cholesky_":  # sample() does not use it; break covariances_ instead
+            model = tampered(fitted, covariances_=model.precisions_cholesky_)
+            attribute = "(covariances_|weights_|means_)"
+            if model.covariances_.shape == fitted.covariances_.shape:
+                continue
+        with pytest.raises(ValueError, match=attribute):
+            model.sample(10)
+
+
 def test_warm_start_refuses_inconsistent_attributes(fitted, data):
     for description, model, attribute in broken_models(fitted):
         model.set_params(warm_start=True, max_iter=2)

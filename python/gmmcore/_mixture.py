@@ -538,6 +538,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Component of each sample.
         """
         check_is_fitted(self)
+        self._check_fitted_shapes("weights_", "covariances_")
         if n_samples < 1:
             raise ValueError(
                 f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample."
