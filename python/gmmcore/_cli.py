@@ -302,22 +302,16 @@ def _fit(X, args, n_components, label=""):
     return model, time.perf_counter() - start
 
 
-def _criteria(model, X):
-    """(total log-likelihood, BIC, AIC) of a fitted model on X, as ``model.bic``/``model.aic`` compute them."""
-    n_samples = X.shape[0]
-    mean = model.score(X)
-    n_parameters = model._n_parameters()
-    return (
-        mean * n_samples,
-        -2 * mean * n_samples + n_parameters * np.log(n_samples),
-        -2 * mean * n_samples + 2 * n_parameters,
-    )
+def _information_criteria(model, X):
+    from ._mixture import information_criteria
+
+    return information_criteria(model, X)
 
 
 def _summary(model, X, source, seconds):
     n_samples, n_features = X.shape
     k = model.n_components
-    loglik, bic, aic = _criteria(model, X)
+    loglik, bic, aic = _information_criteria(model, X)
     if model.converged_:
         converged = f"yes, after {model.n_iter_} iterations"
     else:
@@ -471,7 +465,7 @@ def _cmd_select(args):
     rows, models = [], {}
     for k in args.k:
         model, seconds = _fit(X, args, k, label=f"K={k} ")
-        loglik, bic, aic = _criteria(model, X)
+        loglik, bic, aic = _information_criteria(model, X)
         rows.append((k, loglik, bic, aic, model.converged_, model.n_iter_, seconds))
         models[k] = model
     column = 2 if args.criterion == "bic" else 3
@@ -602,34 +596,55 @@ def _common_options(parser, suppress):
     )
 
 
+def _estimator_defaults():
+    """The estimator's constructor defaults and allowed values: the CLI's defaults and choices come from it."""
+    import inspect
+
+    from ._covariance import COVARIANCE_TYPES
+    from ._mixture import GaussianMixture
+
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(GaussianMixture).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    init_options = GaussianMixture._parameter_constraints["init_params"][0].options
+    default_init = defaults["init_params"]
+    init_choices = [default_init, *sorted(init_options - {default_init})]
+    return defaults, list(COVARIANCE_TYPES), init_choices
+
+
 def _fit_options(parser, k_help=None):
+    defaults, covariance_choices, init_choices = _estimator_defaults()
     if k_help is not None:
         parser.add_argument(
             "-k", "--n-components", dest="k", type=_positive_int, required=True, metavar="K", help=k_help
         )
     parser.add_argument(
-        "--covariance", choices=["full", "tied", "diag", "spherical"], default="full",
-        help="covariance type (default: full)",
+        "--covariance", choices=covariance_choices, default=defaults["covariance_type"],
+        help=f"covariance type (default: {defaults['covariance_type']})",
     )
     parser.add_argument(
-        "--n-init", type=_positive_int, metavar="N", default=1, help="initialisations, best kept (default: 1)"
+        "--n-init", type=_positive_int, metavar="N", default=defaults["n_init"],
+        help=f"initialisations, best kept (default: {defaults['n_init']})",
     )
     parser.add_argument(
-        "--max-iter", type=_non_negative_int, metavar="N", default=100,
-        help="EM iterations per initialisation (default: 100)",
+        "--max-iter", type=_non_negative_int, metavar="N", default=defaults["max_iter"],
+        help=f"EM iterations per initialisation (default: {defaults['max_iter']})",
     )
     parser.add_argument(
-        "--tol", type=_non_negative_float, metavar="TOL", default=1e-3,
-        help="convergence threshold on the change of the lower bound (default: 1e-3)",
+        "--tol", type=_non_negative_float, metavar="TOL", default=defaults["tol"],
+        help=f"convergence threshold on the change of the lower bound (default: {defaults['tol']:g})",
     )
     parser.add_argument(
-        "--reg-covar", type=_non_negative_float, metavar="R", default=1e-6,
-        help="added to the covariance diagonals (default: 1e-6)",
+        "--reg-covar", type=_non_negative_float, metavar="R", default=defaults["reg_covar"],
+        help=f"added to the covariance diagonals (default: {defaults['reg_covar']:g})",
     )
     parser.add_argument(
-        "--init", choices=["kmeans", "k-means++", "random", "random_from_data"], default="kmeans",
-        help="initialisation (default: kmeans)",
+        "--init", choices=init_choices, default=defaults["init_params"],
+        help=f"initialisation (default: {defaults['init_params']})",
     )
+    # Not the estimator's default (None, fresh randomness): the command line is reproducible unless asked.
     parser.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default: 0)")
 
 

@@ -19,16 +19,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _native
+from ._covariance import COVARIANCE_TYPES, native_layout, parameter_shape, user_layout
 from ._validation import native_array
 
 __all__ = ["GaussianMixture"]
-
-_PRECISIONS_SHAPE = {
-    "full": lambda k, d: (k, d, d),
-    "tied": lambda k, d: (d, d),
-    "diag": lambda k, d: (k, d),
-    "spherical": lambda k, d: (k,),
-}
 
 
 def _check_shape(param, shape, name):
@@ -79,7 +73,7 @@ def _check_precisions(precisions, covariance_type, n_components, n_features):
     """Validated precisions (sklearn's rules), as float64."""
     precisions = _check_init_array(precisions, allow_nd=covariance_type == "full")
     name = f"{covariance_type} precision"
-    _check_shape(precisions, _PRECISIONS_SHAPE[covariance_type](n_components, n_features), name)
+    _check_shape(precisions, parameter_shape(covariance_type, n_components, n_features), name)
     precisions = precisions.astype(np.float64)
     if covariance_type in ("diag", "spherical"):
         if np.any(precisions <= 0.0):
@@ -103,22 +97,7 @@ def _precisions_to_native(precisions, covariance_type, dtype):
         matrices = precisions.reshape(-1, *precisions.shape[-2:])
         chol = np.flip(np.linalg.cholesky(np.flip(matrices, (1, 2))), (1, 2))
         covariances = np.linalg.inv(matrices)
-    return _native_layout(covariances, covariance_type, dtype), _native_layout(chol, covariance_type, dtype)
-
-
-def _native_layout(array, covariance_type, dtype):
-    rows = 1 if covariance_type == "tied" else array.shape[0]
-    return native_array(array, dtype).reshape(rows, -1)
-
-
-def _user_layout(array, covariance_type, n_features):
-    shape = {
-        "full": (-1, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (-1, n_features),
-        "spherical": (-1,),
-    }[covariance_type]
-    return array.reshape(shape)
+    return native_layout(covariances, covariance_type, dtype), native_layout(chol, covariance_type, dtype)
 
 
 def _check_sample_weight(sample_weight, X):
@@ -135,6 +114,22 @@ def _check_sample_weight(sample_weight, X):
     if not np.sum(sample_weight) > 0:
         raise ValueError("Sample weights sum to zero: at least one weight must be positive")
     return native_array(sample_weight)
+
+
+def information_criteria(model, X):
+    """(total log-likelihood, BIC, AIC) of a fitted ``model`` on ``X``, from one pass over ``X``.
+
+    The one implementation of :meth:`GaussianMixture.bic` and
+    :meth:`GaussianMixture.aic`; internal to gmmcore (the command line
+    prints all three), not part of the public API.
+    """
+    X = validate_data(model, X, reset=False, dtype=[np.float64, np.float32])
+    n_samples = X.shape[0]
+    mean = model.score(X)
+    n_parameters = model._n_parameters()
+    bic = -2 * mean * n_samples + n_parameters * np.log(n_samples)
+    aic = -2 * mean * n_samples + 2 * n_parameters
+    return mean * n_samples, bic, aic
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -207,7 +202,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -333,8 +328,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             given = (
                 native_array(self.weights_, dtype),
                 native_array(self.means_, dtype),
-                _native_layout(self.covariances_, self.covariance_type, dtype),
-                _native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
+                native_layout(self.covariances_, self.covariance_type, dtype),
+                native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
             )
         if self.verbose and self.max_iter == 0:  # no iteration will report the initialisations
             for init in range(self.n_init if do_init else 1):
@@ -357,8 +352,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
         self.weights_ = weights
         self.means_ = means
-        self.covariances_ = _user_layout(covariances, self.covariance_type, n_features)
-        self.precisions_cholesky_ = _user_layout(chol, self.covariance_type, n_features)
+        self.covariances_ = user_layout(covariances, self.covariance_type, n_features)
+        self.precisions_cholesky_ = user_layout(chol, self.covariance_type, n_features)
         self.precisions_ = self._precisions_from_cholesky()
         self.converged_ = bool(converged)
         self.n_iter_ = int(n_iter)
@@ -440,8 +435,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if means.ndim != 2 or means.shape[0] < 1 or means.shape[1] < 1:
             raise ValueError(f"means_ must have shape (n_components, n_features), got {means.shape}")
         n_components, n_features = means.shape
-        if self.covariance_type not in _PRECISIONS_SHAPE:
-            raise ValueError(f"covariance_type must be one of {sorted(_PRECISIONS_SHAPE)}, got {self.covariance_type!r}")
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
         if getattr(self, "n_features_in_", n_features) != n_features:
             raise ValueError(
                 f"means_ has {n_features} features but n_features_in_ is {self.n_features_in_}: "
@@ -449,7 +444,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         expected = {
             "weights_": (n_components,),
-            "covariances_": _PRECISIONS_SHAPE[self.covariance_type](n_components, n_features),
+            "covariances_": parameter_shape(self.covariance_type, n_components, n_features),
         }
         expected["precisions_cholesky_"] = expected["covariances_"]
         for name in names:
@@ -468,7 +463,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.covariance_type,
             native_array(self.weights_, dtype),
             native_array(self.means_, dtype),
-            _native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
+            native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
         )
 
     def score_samples(self, X):
@@ -597,8 +592,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         float
         """
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+        return information_criteria(self, X)[1]
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better).
@@ -611,5 +605,4 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         float
         """
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+        return information_criteria(self, X)[2]

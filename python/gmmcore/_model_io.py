@@ -83,9 +83,11 @@ import os
 import reprlib
 import struct
 import tempfile
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
+
+from ._covariance import COVARIANCE_TYPES, parameter_shape
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "ModelFileError", "load", "save"]
 
@@ -94,42 +96,62 @@ FORMAT_VERSION = 1
 _PREFIX = struct.Struct("<8sIQ")  # magic, format version, header length
 _MAX_HEADER_SIZE = 1 << 26  # far above any real header; a larger length field is damage
 _DIGEST_SIZE = hashlib.sha256().digest_size
-_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 # How closely the weights' sum and the arrays derived from one another must agree: the native
 # code's validation_rtol (cpp/include/gmmcore/checks.hpp), far above rounding.
 _RTOL = {"float32": 1e-4, "float64": 1e-6}
 _INT64 = range(-(1 << 63), 1 << 63)
-_PARAM_TYPES = {
-    "tol": (int, float),
-    "reg_covar": (int, float),
-    "max_iter": int,
-    "n_init": int,
-    "init_params": str,
-    "random_state": (int, type(None)),
-    "warm_start": bool,
-    "verbose": int,
-    "verbose_interval": int,
-}
+# Constructor parameters with a header field of their own, or arrays (never stored).
+_NOT_IN_PARAMS = ("n_components", "covariance_type")
+
+
+def _seed(value):
+    return int(value) if isinstance(value, Integral) and not isinstance(value, bool) else None
+
+
+def _param_kind(constraints):
+    """(JSON types a file may hold, conversion on writing) for a parameter's scikit-learn constraints."""
+    from sklearn.utils._param_validation import Interval, StrOptions
+
+    for constraint in constraints:
+        if isinstance(constraint, Interval):
+            return ((int, float), float) if constraint.type is Real else (int, int)
+        if isinstance(constraint, StrOptions):
+            return str, str
+        if constraint == "boolean":
+            return bool, bool
+        if constraint == "verbose":
+            return int, int
+        if constraint == "random_state":  # an int seed is kept; a RandomState or None is stored as null
+            return (int, type(None)), _seed
+    return None  # array-like: not stored
+
+
+def _stored_params():
+    """``{name: (json types, conversion)}``: the estimator's scalar parameters in a file's ``params``.
+
+    Derived from ``GaussianMixture._parameter_constraints``, so a new scalar
+    parameter of the estimator is saved, loaded and type-checked without an
+    edit here.
+    """
+    from ._mixture import GaussianMixture
+
+    kinds = {}
+    for name, constraints in GaussianMixture._parameter_constraints.items():
+        kind = _param_kind(constraints)
+        if kind is not None and name not in _NOT_IN_PARAMS:
+            kinds[name] = kind
+    return kinds
 
 
 class ModelFileError(ValueError):
     """A model file that cannot be read: not one, truncated, corrupt, invalid or from a newer gmmcore."""
 
 
-def _parameter_shape(covariance_type, n_components, n_features):
-    return {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
-
-
 def _expected_arrays(covariance_type, n_components, n_features, dtype, n_lower_bounds):
     """The version-1 table of contents: ``[(name, dtype, shape), ...]`` in payload order."""
     k, d = n_components, n_features
-    shape = _parameter_shape(covariance_type, k, d)
+    shape = parameter_shape(covariance_type, k, d)
     f64 = _DTYPES["float64"]
     return [
         ("weights", dtype, (k,)),
@@ -203,11 +225,6 @@ def _encode(model):
     dtype = np.dtype(model.means_.dtype).newbyteorder("<")
     dtype_name = {np.dtype("<f4"): "float32", np.dtype("<f8"): "float64"}[dtype]
     n_components, n_features = model.means_.shape
-    random_state = model.random_state
-    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
-        random_state = int(random_state)
-    else:
-        random_state = None
     values = {
         "weights": model.weights_,
         "means": model.means_,
@@ -235,17 +252,7 @@ def _encode(model):
         "n_components": int(n_components),
         "n_features": int(n_features),
         "dtype": dtype_name,
-        "params": {
-            "tol": float(model.tol),
-            "reg_covar": float(model.reg_covar),
-            "max_iter": int(model.max_iter),
-            "n_init": int(model.n_init),
-            "init_params": str(model.init_params),
-            "random_state": random_state,
-            "warm_start": bool(model.warm_start),
-            "verbose": int(model.verbose),
-            "verbose_interval": int(model.verbose_interval),
-        },
+        "params": {name: convert(getattr(model, name)) for name, (_, convert) in _stored_params().items()},
         "fit": {"converged": bool(model.converged_), "n_iter": int(model.n_iter_)},
         "feature_names": None if names is None else [str(n) for n in names],
         "payload_nbytes": len(payload),
@@ -385,16 +392,17 @@ def _check_header(header, payload):
     short = reprlib.repr  # values quoted in messages may be huge or deeply nested
     require(header.get("format") == "gmmcore-model", "'format' is not 'gmmcore-model'")
     covariance_type = header["covariance_type"]
-    require(covariance_type in _COVARIANCE_TYPES, f"unknown covariance_type {short(covariance_type)}")
+    require(covariance_type in COVARIANCE_TYPES, f"unknown covariance_type {short(covariance_type)}")
     k, d = header["n_components"], header["n_features"]
     for key, value in (("n_components", k), ("n_features", d)):
         require(type(value) is int and value >= 1, f"{key} must be a positive integer, got {short(value)}")
     dtype_name = header["dtype"]
     require(isinstance(dtype_name, str) and dtype_name in _DTYPES, f"unsupported dtype {short(dtype_name)}")
     params, fit = header["params"], header["fit"]
-    keys_ok = isinstance(params, dict) and set(params) == set(_PARAM_TYPES)
-    require(keys_ok, f"params must have the keys {sorted(_PARAM_TYPES)}")
-    for key, types in _PARAM_TYPES.items():
+    param_types = {name: types for name, (types, _) in _stored_params().items()}
+    keys_ok = isinstance(params, dict) and set(params) == set(param_types)
+    require(keys_ok, f"params must have the keys {sorted(param_types)}")
+    for key, types in param_types.items():
         value = params[key]
         ok = isinstance(value, types) and not (types is not bool and isinstance(value, bool))
         require(ok, f"params.{key} has the wrong type ({short(value)})")

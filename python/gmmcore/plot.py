@@ -7,6 +7,8 @@ raises an ``ImportError`` that says how to install it when it is missing.
 
 import numpy as np
 
+from ._covariance import full_covariances
+
 __all__ = ["plot_mixture", "plot_criterion", "component_ellipse"]
 
 _INSTALL_HINT = 'gmmcore.plot needs matplotlib: install it with  pip install "gmmcore[plot]"'
@@ -35,14 +37,7 @@ def _marginal_covariances(model, features):
     i, j = features
     k, d = model.means_.shape
     cov = np.asarray(model.covariances_, dtype=np.float64)
-    if model.covariance_type == "full":
-        full = cov
-    elif model.covariance_type == "tied":
-        full = np.broadcast_to(cov, (k, d, d))
-    elif model.covariance_type == "diag":
-        full = cov[:, :, None] * np.eye(d)
-    else:
-        full = cov[:, None, None] * np.eye(d)
+    full = full_covariances(cov, model.covariance_type, k, d)
     return full[:, [i, j]][:, :, [i, j]]
 
 
