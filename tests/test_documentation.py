@@ -7,6 +7,13 @@ directory and matplotlib's Agg backend. A block whose first line starts with
 ``>>>`` is run as a doctest instead. A block preceded (on the line before the
 fence) by ``<!-- docs-test: skip -->`` is not run; use that only for code that
 cannot run here (it needs a GPU, a network, a file that does not ship).
+Set-up code that a page should not show (imports, data) goes in an HTML
+comment, invisible in the rendered page, run at its place in the file::
+
+    <!-- docs-test: setup
+    import numpy as np
+    X = np.random.default_rng(0).normal(size=(500, 2))
+    -->
 
 Docstrings: the examples of every pure-Python module of the *installed*
 gmmcore package are run with doctest (ELLIPSIS, NORMALIZE_WHITESPACE).
@@ -35,14 +42,20 @@ OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n", re.MULTILINE)
 
 
+_SETUP = re.compile(r"^<!--[ \t]*docs-test:[ \t]*setup[ \t]*\n(?P<body>.*?)^[ \t]*-->", re.MULTILINE | re.DOTALL)
+
+
 def python_blocks(text):
-    """The ``python`` fenced blocks of a Markdown text: a list of (line of the fence, source)."""
-    blocks = []
+    """The ``python`` fenced blocks and setup comments of a Markdown text, in order.
+
+    Returns a list of (line of the fence or comment, source).
+    """
+    blocks = [(text.count("\n", 0, m.start()) + 1, textwrap.dedent(m["body"])) for m in _SETUP.finditer(text)]
     position = 0
     while True:
         opening = _FENCE.search(text, position)
         if opening is None:
-            return blocks
+            return sorted(blocks, key=lambda block: block[0])
         fence, indent = opening["fence"], len(opening["indent"])
         closing = re.compile(rf"^ {{0,3}}{fence[0]}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
         end = closing.search(text, opening.end())
