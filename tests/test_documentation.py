@@ -129,7 +129,10 @@ def run_markdown(path, name=None):
             try:
                 exec(code, namespace)
             except Exception as error:
-                raise AssertionError(f"{where} raised {type(error).__name__}: {error}") from error
+                raise AssertionError(
+                    f"{where} raised {type(error).__name__}: {error}\n(a page's imports and data may go in a hidden "
+                    "'<!-- docs-test: setup ... -->' comment: see tests/test_documentation.py)"
+                ) from error
         ran += 1
     return ran
 
