@@ -124,7 +124,40 @@ def escape_shape_names(app, what, name, obj, options, lines):
             lines[i] = _SHAPE_NAME.sub(lambda m: m.group(1) + "\\_", line)
 
 
+from sphinx import addnodes  # noqa: E402
+from sphinx.transforms.post_transforms import SphinxPostTransform  # noqa: E402
+
+REPOSITORY = "https://github.com/gmmcore/gmmcore"
+
+
+class ChangelogLinks(SphinxPostTransform):
+    """Links of the included CHANGELOG.md to files of the source tree.
+
+    CHANGELOG.md is written for the repository (``[README](README.md)``); in
+    the site those targets are not documents, and MyST would warn (an error
+    under -W). On the changelog page they point to the file in the
+    repository instead. Runs before MyST's resolver (priority 9).
+    """
+
+    default_priority = 5
+
+    def run(self, **kwargs):
+        if self.env.docname != "changelog":
+            return
+        for node in list(self.document.findall(addnodes.pending_xref)):
+            target = node.get("reftarget", "")
+            if node.get("reftype") != "myst" or not target or target.startswith("#"):
+                continue
+            path = target.split("#")[0]
+            if path.startswith("/") or ".." in path.split("/"):
+                continue
+            reference = nodes.reference("", "", internal=False, refuri=f"{REPOSITORY}/blob/main/{target}")
+            reference += node.children
+            node.replace_self(reference)
+
+
 def setup(app):
     app.add_directive("gmmcore-include-if-exists", IncludeIfExists)
+    app.add_post_transform(ChangelogLinks)
     # Before numpydoc (priority 500) turns the docstring into reST.
     app.connect("autodoc-process-docstring", escape_shape_names, priority=100)
