@@ -38,7 +38,6 @@ templates_path = ["_templates"]
 # --- API reference -----------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": False}
 autodoc_typehints = "none"
 # numpydoc renders the docstrings; no validation checks, so that the build
 # passes on the docstrings as they are (run numpydoc's validator separately).
