@@ -1,15 +1,12 @@
 #pragma once
-// EM (MATH.md "One EM step"): one pass over X per step accumulates the
-// sufficient statistics N_k, s_k, S_k around c_k = mu_k (sufficient_statistics.hpp).
-// The M-step then sets, for N_k > tiny = 10 eps N,
+// EM (docs/math.md#math-em): one pass over X per step accumulates the
+// sufficient statistics N_k, s_k, S_k around c_k = mu_k
+// (sufficient_statistics.hpp); the M-step (m_step.hpp, the estimator's too)
+// then applies the spec's rule: for N_k > 10 eps N,
 //   w'_k = N_k / N,  mu'_k = c_k + s_k / N_k,
-//   Sigma'_k = S_k / N_k - (s_k / N_k)(s_k / N_k)^T + jitter I,
-// keeps the old parameters of the other components, and renormalises w'.
-#include <cmath>
-#include <limits>
-#include <vector>
-
-#include "gmmcore/sufficient_statistics.hpp"
+//   Sigma'_k = sum_i r_ik (x_i - mu'_k)(x_i - mu'_k)^T / N_k + jitter I,
+// the other components keep their parameters, and w' is renormalised.
+#include "gmmcore/m_step.hpp"
 
 namespace gmmcore {
 
@@ -21,38 +18,23 @@ struct EMStepResult {
 
 namespace detail {
 
-template <class T>
-Params<T> m_step(const Params<T>& old, const SufficientStats<T>& sums, Index n_samples, T jitter) {
-  const Index K = old.n_components();
-  const T tiny = T(10) * std::numeric_limits<T>::epsilon() * T(n_samples);
-  Params<T> p = old;
-  for (Index k = 0; k < K; ++k) {
-    const T nk = sums.n(k);
-    if (!(nk > tiny)) continue;
-    p.weights(k) = nk / T(n_samples);
-    const Vector<T> delta = sums.s.row(k).transpose() / nk;
-    p.means.row(k) += delta.transpose();
-    Square<T> cov = sums.ss[static_cast<size_t>(k)] / nk;
-    cov.template triangularView<Eigen::Lower>() -= delta * delta.transpose();
-    cov.diagonal().array() += jitter;
-    cov.template triangularView<Eigen::StrictlyUpper>() = cov.transpose();
-    p.covariance(k) = cov;
-  }
-  if (!p.means.allFinite() || !p.covariances.allFinite())
-    throw std::invalid_argument(
-        "the EM step produced non-finite means or covariances: the squared deviations of X overflow the working "
-        "dtype; rescale X");
-  const T total = p.weights.sum();
-  if (total > T(0))
-    p.weights /= total;
-  else
-    p.weights.setConstant(T(1) / T(K));
-  return p;
-}
-
 inline void check_jitter(double jitter) {
   if (!(std::isfinite(jitter) && jitter >= 0))
     throw std::invalid_argument("jitter must be a finite non-negative number");
+}
+
+// One step from the checked mixture m of the spec's parameters.
+template <class T>
+EMStepResult<T> em_step_of(const Mixture<T>& m, const ConstMatrixRef<T>& x, T jitter) {
+  const Index N = x.rows();
+  if (N == 0) return {{m.weights, m.means, m.covariances}, 0.0};
+  const SufficientStats<T> sums = e_step_stats(factorize_unchecked(m), x, Vector<T>());
+  Mixture<T> next = m_step(sums, m, SmallComponents::kept, jitter, T(N));
+  if (!next.means.allFinite() || !next.covariances.allFinite())
+    throw std::invalid_argument(
+        "the EM step produced non-finite means or covariances: the squared deviations of X overflow the working "
+        "dtype; rescale X");
+  return {{std::move(next.weights), std::move(next.means), std::move(next.covariances)}, sums.log_likelihood};
 }
 
 }  // namespace detail
@@ -62,11 +44,9 @@ inline void check_jitter(double jitter) {
 template <class T>
 EMStepResult<T> em_step(const Params<T>& p, const ConstMatrixRef<T>& x, T jitter) {
   detail::check_jitter(jitter);
-  const FactoredParams<T> f = factorize(p);
-  detail::check_n_features(x.cols(), f.n_features(), "X");
-  if (x.rows() == 0) return {p, 0.0};
-  const detail::SufficientStats<T> sums = detail::e_step_stats(f, x, Vector<T>());
-  return {detail::m_step(p, sums, x.rows(), jitter), sums.log_likelihood};
+  const Mixture<T> m = mixture_of(p);
+  detail::check_n_features(x.cols(), m.n_features(), "X");
+  return detail::em_step_of(m, x, jitter);
 }
 
 // `epochs` EM steps (spec gmm_em_train); epochs = 0 returns p.
@@ -74,7 +54,7 @@ template <class T>
 Params<T> em_train(const Params<T>& p, const ConstMatrixRef<T>& x, Index epochs, T jitter) {
   if (epochs < 0) throw std::invalid_argument("epochs must be non-negative");
   detail::check_jitter(jitter);
-  factorize(p);
+  mixture_of(p);
   detail::check_n_features(x.cols(), p.n_features(), "X");
   Params<T> current = p;
   for (Index e = 0; e < epochs; ++e) {

@@ -1,7 +1,10 @@
 #pragma once
-// Errors the library reports. Invalid input (shapes, NaN, weights, epochs)
-// throws std::invalid_argument; a covariance that cannot be factorised throws
-// NotPositiveDefiniteError. Nothing in gmmcore aborts the process.
+// Errors the library reports. Invalid input (shapes, NaN, weights, options)
+// throws std::invalid_argument; a covariance that is not positive definite,
+// given or produced by an M-step, throws NotPositiveDefiniteError (also an
+// std::invalid_argument; numpy.linalg.LinAlgError in Python, itself a
+// ValueError). A stopped call throws Interrupted (interrupt.hpp). Nothing in
+// gmmcore aborts the process.
 #include <stdexcept>
 #include <string>
 
@@ -9,15 +12,31 @@
 
 namespace gmmcore {
 
-// Sigma_k is not symmetric positive definite; `component` is k.
-class NotPositiveDefiniteError : public std::runtime_error {
+// Sigma_k is not symmetric positive definite; `component` is k (for a tied
+// covariance, 0).
+class NotPositiveDefiniteError : public std::invalid_argument {
  public:
   NotPositiveDefiniteError(Index component, const std::string& what)
-      : std::runtime_error(what), component_(component) {}
+      : std::invalid_argument(what), component_(component) {}
   Index component() const noexcept { return component_; }
 
  private:
   Index component_;
+};
+
+// An M-step of the estimator produced a covariance that cannot be factorised,
+// with scikit-learn's message (it raises ValueError with this text).
+class IllDefinedCovarianceError : public NotPositiveDefiniteError {
+ public:
+  IllDefinedCovarianceError(Index component, bool single_precision)
+      : NotPositiveDefiniteError(component,
+                                 std::string("Fitting the mixture model failed because some components have "
+                                             "ill-defined empirical covariance (for instance caused by singleton "
+                                             "or collapsed samples). Try to decrease the number of components, "
+                                             "increase reg_covar, or scale the input data.") +
+                                     (single_precision ? " The numerical accuracy can also be improved by passing "
+                                                         "float64 data instead of float32."
+                                                       : "")) {}
 };
 
 }  // namespace gmmcore

@@ -7,6 +7,7 @@
 
 #include "gmmcore/errors.hpp"
 #include "gmmcore/micro_kernels.hpp"
+#include "gmmcore/mixture.hpp"
 #include "gmmcore/params.hpp"
 
 namespace gmmcore {
@@ -82,19 +83,92 @@ void pack_factors(FactoredParams<T>& f) {
 }
 }  // namespace detail
 
-// Validates p (check_params), checks each Sigma_k for symmetry
-// (max |Sigma - Sigma^T| <= validation_rtol * max |Sigma|, else
+// Fills m.precisions_cholesky from m.covariances; IllDefinedCovarianceError
+// when a covariance is not positive definite.
+template <class T>
+void compute_precisions_cholesky(Mixture<T>& m) {
+  const Index D = m.n_features();
+  // Not check_covariance_array: a non-finite M-step result is an ill-defined covariance, below.
+  const auto [rows, cols] = covariance_shape(m.covariance_type, m.n_components(), D);
+  detail::require_shape(m.covariances, "covariances", rows, cols,
+                        detail::mixture_context(m.covariance_type, m.n_components(), D));
+  m.precisions_cholesky.resizeLike(m.covariances);
+  if (is_diagonal(m.covariance_type)) {
+    for (Index k = 0; k < m.covariances.rows(); ++k)
+      if (!(m.covariances.row(k).array() > T(0)).all()) throw IllDefinedCovarianceError(k, sizeof(T) == 4);
+    m.precisions_cholesky = m.covariances.array().rsqrt();
+    return;
+  }
+  for (Index k = 0; k < m.covariances.rows(); ++k) {
+    const Square<T> sigma = Eigen::Map<const RowMatrix<T>>(m.covariances.row(k).data(), D, D);
+    Eigen::Map<RowMatrix<T>> p(m.precisions_cholesky.row(k).data(), D, D);
+    if (!detail::precision_cholesky_of<T>(sigma, p)) throw IllDefinedCovarianceError(k, sizeof(T) == 4);
+  }
+}
+
+namespace detail {
+// factorize(m) without check_mixture, for the mixtures fit_mixture makes
+// itself (right by construction) once per iteration.
+template <class T>
+FactoredParams<T> factorize_unchecked(const Mixture<T>& m) {
+  const Index K = m.n_components(), D = m.n_features();
+  FactoredParams<T> f;
+  f.weights = m.weights;
+  f.means = m.means;
+  f.log_norm.resize(K);
+  const auto& pc = m.precisions_cholesky;
+  for (Index k = 0; k < K; ++k) {
+    T log_det_p = 0;
+    switch (m.covariance_type) {
+      case CovarianceType::full:
+      case CovarianceType::tied: {
+        const Index row = m.covariance_type == CovarianceType::full ? k : 0;
+        f.precision_cholesky.push_back(Eigen::Map<const RowMatrix<T>>(pc.row(row).data(), D, D));
+        log_det_p = f.precision_cholesky.back().diagonal().array().log().sum();
+        break;
+      }
+      case CovarianceType::diag:
+        log_det_p = pc.row(k).array().log().sum();
+        break;
+      case CovarianceType::spherical:
+        log_det_p = T(D) * std::log(pc(k, 0));
+        break;
+    }
+    f.log_norm(k) = std::log(m.weights(k)) - T(0.5 * D * kLog2Pi) + log_det_p;
+  }
+  if (is_diagonal(m.covariance_type)) {
+    f.diagonal_precisions = m.covariance_type == CovarianceType::diag
+                                ? RowMatrix<T>(pc.array().square())
+                                : RowMatrix<T>(pc.array().square().matrix().replicate(1, D));
+  }
+  pack_factors(f);
+  return f;
+}
+}  // namespace detail
+
+// The evaluation form of m used by every kernel (see FactoredParams):
+// log_norm(k) = log w_k - D/2 log 2 pi + log det P_k, after check_mixture(m).
+template <class T>
+FactoredParams<T> factorize(const Mixture<T>& m) {
+  check_mixture(m);
+  return detail::factorize_unchecked(m);
+}
+
+// The full-covariance Mixture of the spec's parameters p, the one model type
+// every computation works on: validates p (check_params), checks each Sigma_k
+// for symmetry (max |Sigma - Sigma^T| <= validation_rtol * max |Sigma|, else
 // std::invalid_argument) and factorises its lower triangle (not positive
 // definite: NotPositiveDefiniteError naming k).
 template <class T>
-FactoredParams<T> factorize(const Params<T>& p) {
+Mixture<T> mixture_of(const Params<T>& p) {
   check_params(p);
   const Index K = p.n_components(), D = p.n_features();
-  FactoredParams<T> f;
-  f.weights = p.weights;
-  f.means = p.means;
-  f.precision_cholesky.resize(K);
-  f.log_norm.resize(K);
+  Mixture<T> m;
+  m.covariance_type = CovarianceType::full;
+  m.weights = p.weights;
+  m.means = p.means;
+  m.covariances = p.covariances;
+  m.precisions_cholesky.resize(K, D * D);
   for (Index k = 0; k < K; ++k) {
     const Square<T> sigma = p.covariance(k);
     const T scale = sigma.cwiseAbs().maxCoeff();
@@ -103,18 +177,20 @@ FactoredParams<T> factorize(const Params<T>& p) {
       msg << "covariances[" << k << "] is not symmetric";
       throw std::invalid_argument(msg.str());
     }
-    Square<T>& pk = f.precision_cholesky[static_cast<size_t>(k)];
+    Eigen::Map<RowMatrix<T>> pk(m.precisions_cholesky.row(k).data(), D, D);
     if (!detail::precision_cholesky_of<T>(sigma, pk)) {
       std::ostringstream msg;
       msg << "covariances[" << k << "] is not positive definite";
       throw NotPositiveDefiniteError(k, msg.str());
     }
-    // log det Sigma = -2 log det P, as for the estimator's mixtures (mixture.hpp).
-    const T log_det = T(-2) * pk.diagonal().array().log().sum();
-    f.log_norm(k) = std::log(p.weights(k)) - T(0.5) * (log_det + T(D * detail::kLog2Pi));
   }
-  detail::pack_factors(f);
-  return f;
+  return m;
+}
+
+// factorize(mixture_of(p)).
+template <class T>
+FactoredParams<T> factorize(const Params<T>& p) {
+  return detail::factorize_unchecked(mixture_of(p));
 }
 
 }  // namespace gmmcore

@@ -10,6 +10,7 @@
 #include "gmmcore/kmeans.hpp"
 #include "gmmcore/log_likelihood.hpp"
 #include "gmmcore/logsumexp.hpp"
+#include "gmmcore/m_step.hpp"
 #include "gmmcore/mixture.hpp"
 #include "gmmcore/mixture_fit.hpp"
 #include "gmmcore/params.hpp"

@@ -12,7 +12,8 @@
 #include <string>
 #include <utility>
 
-#include "gmmcore/factorization.hpp"
+#include "gmmcore/checks.hpp"
+#include "gmmcore/errors.hpp"
 
 namespace gmmcore {
 
@@ -61,21 +62,6 @@ struct Mixture {
 
   Index n_components() const { return means.rows(); }
   Index n_features() const { return means.cols(); }
-};
-
-// Raised when an M-step produces a covariance that cannot be factorised
-// (scikit-learn raises ValueError with this text).
-class IllDefinedCovarianceError : public std::invalid_argument {
- public:
-  explicit IllDefinedCovarianceError(bool single_precision)
-      : std::invalid_argument(std::string(
-                                  "Fitting the mixture model failed because some components have ill-defined "
-                                  "empirical covariance (for instance caused by singleton or collapsed samples). "
-                                  "Try to decrease the number of components, increase reg_covar, or scale the "
-                                  "input data.") +
-                              (single_precision ? " The numerical accuracy can also be improved by passing "
-                                                  "float64 data instead of float32."
-                                                : "")) {}
 };
 
 namespace detail {
@@ -142,76 +128,6 @@ void check_mixture(const Mixture<T>& m) {
   detail::check_mixing_weights<T>(m.weights, K, "weights", /*allow_deficit=*/true);
   detail::check_precisions_cholesky<T>(m.precisions_cholesky, "precisions_cholesky", m.covariance_type, K, D);
   if (m.covariances.size()) detail::check_covariance_array<T>(m.covariances, "covariances", m.covariance_type, K, D);
-}
-
-// Fills m.precisions_cholesky from m.covariances; IllDefinedCovarianceError
-// when a covariance is not positive definite.
-template <class T>
-void compute_precisions_cholesky(Mixture<T>& m) {
-  const Index D = m.n_features();
-  // Not check_covariance_array: a non-finite M-step result is an ill-defined covariance, below.
-  const auto [rows, cols] = covariance_shape(m.covariance_type, m.n_components(), D);
-  detail::require_shape(m.covariances, "covariances", rows, cols,
-                        detail::mixture_context(m.covariance_type, m.n_components(), D));
-  m.precisions_cholesky.resizeLike(m.covariances);
-  if (is_diagonal(m.covariance_type)) {
-    if (!(m.covariances.array() > T(0)).all()) throw IllDefinedCovarianceError(sizeof(T) == 4);
-    m.precisions_cholesky = m.covariances.array().rsqrt();
-    return;
-  }
-  for (Index k = 0; k < m.covariances.rows(); ++k) {
-    const Square<T> sigma = Eigen::Map<const RowMatrix<T>>(m.covariances.row(k).data(), D, D);
-    Eigen::Map<RowMatrix<T>> p(m.precisions_cholesky.row(k).data(), D, D);
-    if (!detail::precision_cholesky_of<T>(sigma, p)) throw IllDefinedCovarianceError(sizeof(T) == 4);
-  }
-}
-
-namespace detail {
-// factorize(m) without check_mixture, for the mixtures fit_mixture makes
-// itself (right by construction) once per iteration.
-template <class T>
-FactoredParams<T> factorize_unchecked(const Mixture<T>& m) {
-  const Index K = m.n_components(), D = m.n_features();
-  FactoredParams<T> f;
-  f.weights = m.weights;
-  f.means = m.means;
-  f.log_norm.resize(K);
-  const auto& pc = m.precisions_cholesky;
-  for (Index k = 0; k < K; ++k) {
-    T log_det_p = 0;
-    switch (m.covariance_type) {
-      case CovarianceType::full:
-      case CovarianceType::tied: {
-        const Index row = m.covariance_type == CovarianceType::full ? k : 0;
-        f.precision_cholesky.push_back(Eigen::Map<const RowMatrix<T>>(pc.row(row).data(), D, D));
-        log_det_p = f.precision_cholesky.back().diagonal().array().log().sum();
-        break;
-      }
-      case CovarianceType::diag:
-        log_det_p = pc.row(k).array().log().sum();
-        break;
-      case CovarianceType::spherical:
-        log_det_p = T(D) * std::log(pc(k, 0));
-        break;
-    }
-    f.log_norm(k) = std::log(m.weights(k)) - T(0.5 * D * kLog2Pi) + log_det_p;
-  }
-  if (is_diagonal(m.covariance_type)) {
-    f.diagonal_precisions = m.covariance_type == CovarianceType::diag
-                                ? RowMatrix<T>(pc.array().square())
-                                : RowMatrix<T>(pc.array().square().matrix().replicate(1, D));
-  }
-  pack_factors(f);
-  return f;
-}
-}  // namespace detail
-
-// The evaluation form of m used by every kernel (see FactoredParams):
-// log_norm(k) = log w_k - D/2 log 2 pi + log det P_k, after check_mixture(m).
-template <class T>
-FactoredParams<T> factorize(const Mixture<T>& m) {
-  check_mixture(m);
-  return detail::factorize_unchecked(m);
 }
 
 // Free parameters: covariances + means + (K - 1) weights.

@@ -2,13 +2,8 @@
 // scikit-learn's GaussianMixture fit, natively: initialisation (k-means,
 // k-means++, random, random_from_data or given parameters), EM to convergence
 // of the lower bound, n_init restarts keeping the best, warm start, sample
-// weights. The M-step follows scikit-learn exactly: with N'_k = N_k + 10 eps,
-//   mu_k = sum_i s_i r_ik x_i / N'_k,   w_k = N'_k / sum_j N'_j,
-//   full:      Sigma_k = sum_i s_i r_ik (x_i - mu_k)(x_i - mu_k)^T / N'_k + reg I
-//   tied:      Sigma   = sum_k sum_i s_i r_ik (x_i - mu_k)(x_i - mu_k)^T / sum_k N'_k + reg I
-//   diag:      Sigma_k = sum_i s_i r_ik (x_i - mu_k)^2 / N'_k + reg     (elementwise)
-//   spherical: sigma_k^2 = mean_d of the diag variances,
-// evaluated from the shifted sums of sufficient_statistics.hpp. The lower
+// weights (docs/math.md#math-estimator). The M-step is m_step.hpp's with
+// scikit-learn's rule (every component divides by N_k + 10 eps); the lower
 // bound is the (weighted) mean log-likelihood of the E-step.
 #include <algorithm>
 #include <cmath>
@@ -22,7 +17,7 @@
 #include "gmmcore/kmeans.hpp"
 #include "gmmcore/mixture.hpp"
 #include "gmmcore/random.hpp"
-#include "gmmcore/sufficient_statistics.hpp"
+#include "gmmcore/m_step.hpp"
 
 namespace gmmcore {
 
@@ -113,61 +108,16 @@ using IterationCallback = std::function<void(Index, Index, double, double)>;
 
 namespace detail {
 
-// Parameters from weighted sufficient statistics around `shifts` (the M-step
-// and the initialisation from responsibilities). Weights are N'_k / weight_norm.
+// The estimator's M-step (m_step.hpp, scikit-learn's rule) followed by the
+// precisions: IllDefinedCovarianceError when a covariance is not positive
+// definite. The statistics were taken around `shifts`.
 template <class T>
-Mixture<T> mixture_from_stats(CovarianceType type, const SufficientStats<T>& st, const RowMatrix<T>& shifts,
-                              T reg_covar, T weight_norm) {
-  const Index K = shifts.rows(), D = shifts.cols();
-  const T ten_eps = T(10) * std::numeric_limits<T>::epsilon();
-  const Vector<T> nk = st.n.array() + ten_eps;
-  Mixture<T> m;
-  m.covariance_type = type;
-  m.weights = nk / weight_norm;
-  m.means = shifts + RowMatrix<T>((st.s - ten_eps * shifts).array().colwise() / nk.array());
-  // delta_k = mu_k - c_k for the mu_k as rounded and stored, so that the
-  // scatter is about the stored mean, x - mu_k = (x - c_k) - delta_k, as
-  // scikit-learn's: rows equal to mu_k give exactly 0 (an ill-defined
-  // covariance when reg_covar = 0), not the square of a rounding error.
-  const RowMatrix<T> delta = m.means - shifts;
-  switch (type) {
-    case CovarianceType::full:
-    case CovarianceType::tied: {
-      const bool tied = type == CovarianceType::tied;
-      m.covariances = RowMatrix<T>::Zero(tied ? 1 : K, D * D);
-      Square<T> total = Square<T>::Zero(D, D);
-      for (Index k = 0; k < K; ++k) {
-        const Vector<T> d = delta.row(k).transpose(), s = st.s.row(k).transpose();
-        Square<T> scatter = st.ss[static_cast<size_t>(k)].template selfadjointView<Eigen::Lower>();
-        scatter -= d * s.transpose() + s * d.transpose();
-        scatter += st.n(k) * d * d.transpose();
-        if (tied) {
-          total += scatter;
-          continue;
-        }
-        scatter /= nk(k);
-        scatter.diagonal().array() += reg_covar;
-        Eigen::Map<RowMatrix<T>>(m.covariances.row(k).data(), D, D) = scatter;
-      }
-      if (tied) {
-        total /= nk.sum();
-        total.diagonal().array() += reg_covar;
-        Eigen::Map<RowMatrix<T>>(m.covariances.data(), D, D) = total;
-      }
-      break;
-    }
-    case CovarianceType::diag:
-    case CovarianceType::spherical: {
-      RowMatrix<T> var = st.q - T(2) * delta.cwiseProduct(st.s);
-      var += (delta.cwiseAbs2().array().colwise() * st.n.array()).matrix();
-      var = (var.array().colwise() / nk.array()) + reg_covar;
-      if (type == CovarianceType::diag)
-        m.covariances = std::move(var);
-      else
-        m.covariances = var.rowwise().mean();
-      break;
-    }
-  }
+Mixture<T> estimator_m_step(CovarianceType type, const SufficientStats<T>& st, const RowMatrix<T>& shifts,
+                            T reg_covar, T weight_norm) {
+  Mixture<T> around;
+  around.covariance_type = type;
+  around.means = shifts;
+  Mixture<T> m = m_step(st, around, SmallComponents::padded, reg_covar, weight_norm);
   compute_precisions_cholesky(m);
   return m;
 }
@@ -241,7 +191,7 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
           }
         });
     const T weight_norm = T(total_weight<T>(sample_weight, N));
-    m = mixture_from_stats<T>(opt.covariance_type, stats, shifts, T(opt.reg_covar), weight_norm);
+    m = estimator_m_step<T>(opt.covariance_type, stats, shifts, T(opt.reg_covar), weight_norm);
   }
   if (given.weights.size()) m.weights = given.weights;
   if (given.means.size()) m.means = given.means;
@@ -295,7 +245,7 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
       detail::check_interrupt();
       const double previous = lower_bound;
       const auto stats = detail::e_step_stats(detail::factorize_unchecked(m), x, sample_weight, /*x_is_finite=*/true);
-      m = detail::mixture_from_stats<T>(opt.covariance_type, stats, m.means, T(opt.reg_covar), stats.n.sum() +
+      m = detail::estimator_m_step<T>(opt.covariance_type, stats, m.means, T(opt.reg_covar), stats.n.sum() +
                                         T(opt.n_components) * T(10) * std::numeric_limits<T>::epsilon());
       lower_bound = stats.log_likelihood / weight_total;
       lower_bounds.push_back(lower_bound);
