@@ -1,4 +1,4 @@
-"""Plain NumPy reference implementation of MATH.md, used as the test oracle.
+"""Plain NumPy reference implementation of docs/math.md, used as the test oracle.
 
 Written for clarity, not speed: per-component loops and explicit inverses,
 float64 internally whatever the input dtype. Results are float64 arrays.
@@ -120,7 +120,7 @@ def _em_step(w, mu, Sigma, X, jitter, eps):
 
 
 def ref_em_step(w, mu, Sigma, X, jitter=1e-6):
-    """One EM step with MATH.md's empty-component rule.
+    """One EM step with the contract's empty-component rule (docs/math.md#math-em).
 
     A component keeps its old parameters unless N_k > tiny, where
     tiny = 10 * eps(working dtype) * N. N = 0 returns the parameters unchanged.

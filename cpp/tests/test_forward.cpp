@@ -95,7 +95,7 @@ GMMCORE_TEST(forward, zero_weight_component_is_minus_infinity) {
 
 namespace {
 
-// Responsibilities at the edges (MATH.md): a zero-weight component gets exactly
+// Responsibilities at the edges (docs/math.md#math-responsibilities): a zero-weight component gets exactly
 // 0, a sample whose every log-probability is -inf (its quadratic form
 // overflows) gets 1/K, and rows sum to 1. K = 16 makes rows long enough for
 // Eigen's vectorised exp at every ISA level.

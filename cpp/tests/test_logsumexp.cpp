@@ -1,4 +1,4 @@
-// logsumexp (MATH.md "logsumexp") and the row softmax: edge cases.
+// logsumexp (docs/math.md#math-logsumexp) and the row softmax: edge cases.
 #include <algorithm>
 #include <cmath>
 #include <limits>

@@ -1,5 +1,5 @@
 #pragma once
-// Log-likelihood (MATH.md "Log-likelihood and NLL"): log p(x) = lse_k y_k(x).
+// Log-likelihood (docs/math.md#math-log-likelihood): log p(x) = lse_k y_k(x).
 #include "gmmcore/forward.hpp"
 #include "gmmcore/logsumexp.hpp"
 

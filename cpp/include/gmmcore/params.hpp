@@ -27,7 +27,7 @@ struct Params {
   }
 };
 
-// MATH.md default initialisation: w_k = 1/K, mu_k = 0, Sigma_k = I.
+// The default initialisation (docs/math.md#math-parameters): w_k = 1/K, mu_k = 0, Sigma_k = I.
 template <class T>
 Params<T> init_params(Index n_components, Index n_features) {
   if (n_components < 1) throw std::invalid_argument("n_components must be at least 1");

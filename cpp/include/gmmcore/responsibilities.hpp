@@ -1,5 +1,5 @@
 #pragma once
-// Responsibilities (MATH.md "Responsibilities"): gamma_k(x) = softmax_k(y(x)).
+// Responsibilities (docs/math.md#math-responsibilities): gamma_k(x) = softmax_k(y(x)).
 #include <cstdint>
 
 #include "gmmcore/forward.hpp"
