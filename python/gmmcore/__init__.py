@@ -17,8 +17,7 @@ from ._core import (
 )
 from ._config import show_config
 from ._params import GMMParams, Gradients, init_params
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 
 def __getattr__(name):

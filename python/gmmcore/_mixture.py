@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _native
+from . import _model_format, _native
 from ._covariance import COVARIANCE_TYPES, native_layout, parameter_shape, user_layout
 from ._validation import native_array
 
@@ -574,9 +574,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         >>> gmmcore.load(path).n_components
         2
         """
-        from ._model_io import save
-
-        save(self, path)
+        _model_format.write(self, path)
 
     def _n_parameters(self):
         return _native.n_parameters(self.covariance_type, self.n_components, self.means_.shape[1])

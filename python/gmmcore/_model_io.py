@@ -75,93 +75,36 @@ allocate more than a few times the file's size. Readers of a later version
 keep reading version 1.
 """
 
-import datetime
+
 import hashlib
 import json
 import math
 import os
 import reprlib
-import struct
-import tempfile
-from numbers import Integral, Real
 
 import numpy as np
 
-from ._covariance import COVARIANCE_TYPES, parameter_shape
+from ._covariance import COVARIANCE_TYPES
+from ._mixture import GaussianMixture
+from ._model_format import (
+    DIGEST_SIZE,
+    DTYPES,
+    FORMAT_VERSION,
+    MAGIC,
+    PREFIX,
+    ModelFileError,
+    expected_arrays,
+    stored_params,
+    write,
+)
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "ModelFileError", "load", "save"]
 
-MAGIC = b"GMMCORE\0"
-FORMAT_VERSION = 1
-_PREFIX = struct.Struct("<8sIQ")  # magic, format version, header length
 _MAX_HEADER_SIZE = 1 << 26  # far above any real header; a larger length field is damage
-_DIGEST_SIZE = hashlib.sha256().digest_size
-_DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 # How closely the weights' sum and the arrays derived from one another must agree: the native
 # code's validation_rtol (cpp/include/gmmcore/checks.hpp), far above rounding.
 _RTOL = {"float32": 1e-4, "float64": 1e-6}
 _INT64 = range(-(1 << 63), 1 << 63)
-# Constructor parameters with a header field of their own, or arrays (never stored).
-_NOT_IN_PARAMS = ("n_components", "covariance_type")
-
-
-def _seed(value):
-    return int(value) if isinstance(value, Integral) and not isinstance(value, bool) else None
-
-
-def _param_kind(constraints):
-    """(JSON types a file may hold, conversion on writing) for a parameter's scikit-learn constraints."""
-    from sklearn.utils._param_validation import Interval, StrOptions
-
-    for constraint in constraints:
-        if isinstance(constraint, Interval):
-            return ((int, float), float) if constraint.type is Real else (int, int)
-        if isinstance(constraint, StrOptions):
-            return str, str
-        if constraint == "boolean":
-            return bool, bool
-        if constraint == "verbose":
-            return int, int
-        if constraint == "random_state":  # an int seed is kept; a RandomState or None is stored as null
-            return (int, type(None)), _seed
-    return None  # array-like: not stored
-
-
-def _stored_params():
-    """``{name: (json types, conversion)}``: the estimator's scalar parameters in a file's ``params``.
-
-    Derived from ``GaussianMixture._parameter_constraints``, so a new scalar
-    parameter of the estimator is saved, loaded and type-checked without an
-    edit here.
-    """
-    from ._mixture import GaussianMixture
-
-    kinds = {}
-    for name, constraints in GaussianMixture._parameter_constraints.items():
-        kind = _param_kind(constraints)
-        if kind is not None and name not in _NOT_IN_PARAMS:
-            kinds[name] = kind
-    return kinds
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be read: not one, truncated, corrupt, invalid or from a newer gmmcore."""
-
-
-def _expected_arrays(covariance_type, n_components, n_features, dtype, n_lower_bounds):
-    """The version-1 table of contents: ``[(name, dtype, shape), ...]`` in payload order."""
-    k, d = n_components, n_features
-    shape = parameter_shape(covariance_type, k, d)
-    f64 = _DTYPES["float64"]
-    return [
-        ("weights", dtype, (k,)),
-        ("means", dtype, (k, d)),
-        ("covariances", dtype, shape),
-        ("precisions_cholesky", dtype, shape),
-        ("precisions", dtype, shape),
-        ("lower_bound", f64, ()),
-        ("lower_bounds", f64, (n_lower_bounds,)),
-    ]
 
 
 def _describe(target):
@@ -199,68 +142,7 @@ def save(model, path):
     >>> bool(np.array_equal(load(path).means_, gm.means_))
     True
     """
-    data = _encode(model)
-    if hasattr(path, "write"):
-        path.write(data)
-        return
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gmmcore-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _encode(model):
-    from sklearn.utils.validation import check_is_fitted
-
-    from . import __version__
-
-    check_is_fitted(model)
-    dtype = np.dtype(model.means_.dtype).newbyteorder("<")
-    dtype_name = {np.dtype("<f4"): "float32", np.dtype("<f8"): "float64"}[dtype]
-    n_components, n_features = model.means_.shape
-    values = {
-        "weights": model.weights_,
-        "means": model.means_,
-        "covariances": model.covariances_,
-        "precisions_cholesky": model.precisions_cholesky_,
-        "precisions": model.precisions_,
-        "lower_bound": np.float64(model.lower_bound_),
-        "lower_bounds": np.asarray(model.lower_bounds_, dtype=np.float64),
-    }
-    toc = _expected_arrays(model.covariance_type, n_components, n_features, dtype, len(values["lower_bounds"]))
-    chunks = []
-    for name, array_dtype, shape in toc:
-        array = np.asarray(values[name])
-        if array.shape != shape:
-            raise ValueError(f"cannot save: {name} has shape {array.shape}, expected {shape}")
-        # astype to the same kind of float only changes the byte order, never a value.
-        chunks.append(np.ascontiguousarray(array.astype(array_dtype, copy=False)).tobytes(order="C"))
-    payload = b"".join(chunks)
-    names = getattr(model, "feature_names_in_", None)
-    header = {
-        "format": "gmmcore-model",
-        "gmmcore_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "covariance_type": model.covariance_type,
-        "n_components": int(n_components),
-        "n_features": int(n_features),
-        "dtype": dtype_name,
-        "params": {name: convert(getattr(model, name)) for name, (_, convert) in _stored_params().items()},
-        "fit": {"converged": bool(model.converged_), "n_iter": int(model.n_iter_)},
-        "feature_names": None if names is None else [str(n) for n in names],
-        "payload_nbytes": len(payload),
-        "arrays": [{"name": n, "dtype": t.str, "shape": list(s)} for n, t, s in toc],
-    }
-    header_bytes = json.dumps(header, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(header_bytes)) + header_bytes + payload
-    return body + hashlib.sha256(body).digest()
+    write(model, path)
 
 
 # ------------------------------------------------------------------ reading
@@ -319,11 +201,11 @@ def _decode(data, name):
 
     if not data:
         fail("empty file, not a gmmcore model file")
-    if len(data) < _PREFIX.size:
+    if len(data) < PREFIX.size:
         if MAGIC.startswith(data[: len(MAGIC)]):
             fail(f"model file is truncated ({len(data)} bytes)")
         fail("not a gmmcore model file")
-    magic, version, header_size = _PREFIX.unpack_from(data)
+    magic, version, header_size = PREFIX.unpack_from(data)
     if magic != MAGIC:
         fail("not a gmmcore model file")
     if version > FORMAT_VERSION:
@@ -335,25 +217,25 @@ def _decode(data, name):
         fail(f"model file is corrupt (format version {version})")
     if header_size > _MAX_HEADER_SIZE:
         fail(f"model file is corrupt (header length {header_size})")
-    header_end = _PREFIX.size + header_size
-    if len(data) < header_end + _DIGEST_SIZE:
-        fail(f"model file is truncated ({len(data)} bytes, the header alone needs {header_end + _DIGEST_SIZE})")
+    header_end = PREFIX.size + header_size
+    if len(data) < header_end + DIGEST_SIZE:
+        fail(f"model file is truncated ({len(data)} bytes, the header alone needs {header_end + DIGEST_SIZE})")
     try:
-        header = _parse_json(data[_PREFIX.size : header_end].decode("utf-8"))
+        header = _parse_json(data[PREFIX.size : header_end].decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         header = None
     payload_size = header.get("payload_nbytes") if isinstance(header, dict) else None
     expected_size = None
     if type(payload_size) is int and payload_size >= 0:
-        expected_size = header_end + payload_size + _DIGEST_SIZE
+        expected_size = header_end + payload_size + DIGEST_SIZE
     if expected_size is not None and len(data) < expected_size:
         fail(f"model file is truncated ({len(data)} bytes, expected {expected_size})")
-    if hashlib.sha256(data[:-_DIGEST_SIZE]).digest() != data[-_DIGEST_SIZE:]:
+    if hashlib.sha256(data[:-DIGEST_SIZE]).digest() != data[-DIGEST_SIZE:]:
         fail("model file is corrupt (checksum mismatch)")
     if header is None or expected_size != len(data):
         fail("model file is corrupt (invalid header)")
     try:
-        arrays = _check_header(header, data[header_end:-_DIGEST_SIZE])
+        arrays = _check_header(header, data[header_end:-DIGEST_SIZE])
     except (ValueError, TypeError, KeyError) as error:
         reason = str(error)  # short, but the estimator's parameter errors quote the whole value
         fail(f"invalid model file ({reason if len(reason) <= 300 else reason[:300] + '...'})")
@@ -383,8 +265,6 @@ def _parse_json(text):
 
 def _check_header(header, payload):
     """The payload's arrays, after checking that the header describes a valid version-1 model."""
-    from ._mixture import GaussianMixture
-
     def require(condition, message):
         if not condition:
             raise ValueError(message)
@@ -397,9 +277,9 @@ def _check_header(header, payload):
     for key, value in (("n_components", k), ("n_features", d)):
         require(type(value) is int and value >= 1, f"{key} must be a positive integer, got {short(value)}")
     dtype_name = header["dtype"]
-    require(isinstance(dtype_name, str) and dtype_name in _DTYPES, f"unsupported dtype {short(dtype_name)}")
+    require(isinstance(dtype_name, str) and dtype_name in DTYPES, f"unsupported dtype {short(dtype_name)}")
     params, fit = header["params"], header["fit"]
-    param_types = {name: types for name, (types, _) in _stored_params().items()}
+    param_types = {name: types for name, (types, _) in stored_params(GaussianMixture._parameter_constraints).items()}
     keys_ok = isinstance(params, dict) and set(params) == set(param_types)
     require(keys_ok, f"params must have the keys {sorted(param_types)}")
     for key, types in param_types.items():
@@ -422,7 +302,7 @@ def _check_header(header, payload):
     toc = [(a["name"], a["dtype"], tuple(a["shape"])) for a in entries]
     n_lower_bounds = toc[-1][2][0] if toc and len(toc[-1][2]) == 1 else -1
     require(type(n_lower_bounds) is int and n_lower_bounds >= 0, "lower_bounds must be a 1-D array")
-    expected = _expected_arrays(covariance_type, k, d, _DTYPES[dtype_name], n_lower_bounds)
+    expected = expected_arrays(covariance_type, k, d, DTYPES[dtype_name], n_lower_bounds)
     require(toc == [(n, t.str, s) for n, t, s in expected], "the table of arrays does not match the model")
     sizes = [t.itemsize * math.prod(s) for _, t, s in expected]  # Python ints: no overflow, whatever the shapes
     require(sum(sizes) == header["payload_nbytes"] == len(payload), "payload size does not match the arrays")
@@ -478,8 +358,6 @@ def _check_values(covariance_type, arrays, rtol, em_ran):
 
 def _build(header, arrays):
     """A fitted GaussianMixture from a checked header and its arrays."""
-    from ._mixture import GaussianMixture
-
     model = GaussianMixture(header["n_components"], covariance_type=header["covariance_type"], **header["params"])
     model.weights_ = arrays["weights"]
     model.means_ = arrays["means"]

@@ -12,6 +12,7 @@ from numbers import Integral
 import numpy as np
 
 from ._commands import cmd_demo, cmd_fit, cmd_predict, cmd_sample, cmd_score, cmd_select
+from .._version import __version__
 from ._errors import EXIT_USER_ERROR
 
 __all__ = ["build_parser", "k_range"]
@@ -182,8 +183,6 @@ class _InfoAction(argparse.Action):
 
 
 def build_parser():
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="gmmcore",
         description="Fit, apply and choose Gaussian mixture models (gmmcore). "
