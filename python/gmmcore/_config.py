@@ -1,9 +1,12 @@
 """Build and runtime configuration: ``gmmcore.show_config()`` and the C++ package paths."""
 
+from __future__ import annotations
+
 import os
 import platform
 import sys
 from pathlib import Path
+from typing import Optional, TextIO
 
 import numpy as np
 
@@ -47,7 +50,7 @@ def config():
     }
 
 
-def show_config(file=None):
+def show_config(file: Optional[TextIO] = None) -> None:
     """Print how gmmcore was built and what it uses at run time.
 
     Shows the version, the instruction-set level of the native kernels chosen

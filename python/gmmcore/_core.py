@@ -1,6 +1,11 @@
 """The functional API: forward, responsibilities, likelihoods, VJP and EM."""
 
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _native
 from ._params import GMMParams, Gradients
@@ -14,6 +19,11 @@ from ._validation import (
     samples_array,
     working_dtype,
 )
+
+#: What the functions take as ``params``: a GMMParams, or any (weights, means, covariances) sequence.
+_ParamsLike = Union[GMMParams, Sequence[ArrayLike]]
+#: What they return: float32 when every input is float32, else float64.
+_FloatArray = NDArray[np.floating[Any]]
 
 __all__ = [
     "forward",
@@ -56,7 +66,7 @@ class _Problem:
         return GMMParams(weights, means, covariances.reshape(self.shape))
 
 
-def forward(params, X):
+def forward(params: _ParamsLike, X: ArrayLike) -> _FloatArray:
     """Per-component log-probabilities ``y_k(x) = log w_k + log N(x | mu_k, Sigma_k)``.
 
     Parameters
@@ -90,7 +100,7 @@ def forward(params, X):
     return prob.rows(_native.forward(*prob.params, prob.X))
 
 
-def expectation(params, X):
+def expectation(params: _ParamsLike, X: ArrayLike) -> _FloatArray:
     """Responsibilities ``gamma_k(x) = softmax_k(y(x))``; each row sums to 1.
 
     Parameters
@@ -115,7 +125,7 @@ def expectation(params, X):
     return prob.rows(_native.expectation(*prob.params, prob.X))
 
 
-def logsumexp(a, axis=-1):
+def logsumexp(a: ArrayLike, axis: Optional[int] = -1) -> Union[_FloatArray, np.floating[Any]]:
     """Stable ``log(sum(exp(a)))`` along ``axis``.
 
     Parameters
@@ -151,7 +161,7 @@ def logsumexp(a, axis=-1):
     return _native.logsumexp_rows(rows).reshape(shape)[()]
 
 
-def log_likelihood(params, X):
+def log_likelihood(params: _ParamsLike, X: ArrayLike) -> Union[_FloatArray, np.floating[Any]]:
     """Per-sample log-likelihood ``log p(x) = logsumexp_k y_k(x)``.
 
     Parameters
@@ -173,7 +183,7 @@ def log_likelihood(params, X):
     return prob.rows(_native.log_likelihood(*prob.params, prob.X))
 
 
-def negative_log_likelihood(params, X):
+def negative_log_likelihood(params: _ParamsLike, X: ArrayLike) -> float:
     """Dataset negative log-likelihood: the SUM over samples of ``-log p(x)``.
 
     Parameters
@@ -196,7 +206,7 @@ def negative_log_likelihood(params, X):
     return float(_native.negative_log_likelihood(*prob.params, prob.X))
 
 
-def backward(params, X, grad_output):
+def backward(params: _ParamsLike, X: ArrayLike, grad_output: ArrayLike) -> Gradients:
     """Vector-Jacobian product of :func:`forward`.
 
     For ``L = sum(grad_output * forward(params, X))`` returns ``dL/dw``,
@@ -231,7 +241,7 @@ def backward(params, X, grad_output):
     return Gradients(weights, means, covariances.reshape(prob.shape), prob.rows(grad_input))
 
 
-def em_step(params, X, jitter=1e-6):
+def em_step(params: _ParamsLike, X: ArrayLike, jitter: float = 1e-6) -> GMMParams:
     """One EM step (E-step and M-step in a single pass over ``X``).
 
     Parameters
@@ -261,7 +271,7 @@ def em_step(params, X, jitter=1e-6):
     return prob.to_params(weights, means, covariances)
 
 
-def em_train(params, X, epochs, jitter=1e-6):
+def em_train(params: _ParamsLike, X: ArrayLike, epochs: int, jitter: float = 1e-6) -> GMMParams:
     """``epochs`` EM steps from ``params``; see :func:`em_step`.
 
     Parameters

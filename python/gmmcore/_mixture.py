@@ -7,11 +7,16 @@ restarts, warm start) run in C++, which calls back into Python only for
 ``verbose`` output. ``fit`` also accepts ``sample_weight``.
 """
 
+from __future__ import annotations
+
+import os
 import time
 import warnings
 from numbers import Integral, Real
+from typing import Any, BinaryIO, Callable, Optional, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -23,6 +28,9 @@ from ._covariance import COVARIANCE_TYPES, native_layout, parameter_shape, user_
 from ._validation import native_array
 
 __all__ = ["GaussianMixture"]
+
+#: ``fit``'s ``callback(init, n_iter, lower_bound, change)``.
+_Callback = Callable[[int, int, float, float], object]
 
 
 def _check_shape(param, shape, name):
@@ -116,7 +124,7 @@ def _check_sample_weight(sample_weight, X):
     return native_array(sample_weight)
 
 
-def information_criteria(model, X):
+def information_criteria(model: GaussianMixture, X: ArrayLike) -> Tuple[float, float, float]:
     """(total log-likelihood, BIC, AIC) of a fitted ``model`` on ``X``, from one pass over ``X``.
 
     The one implementation of :meth:`GaussianMixture.bic` and
@@ -253,7 +261,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None, callback=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: object = None,
+        sample_weight: Optional[ArrayLike] = None,
+        callback: Optional[_Callback] = None,
+    ) -> GaussianMixture:
         """Estimate the model parameters with EM.
 
         Parameters
@@ -276,7 +290,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None, sample_weight=None, callback=None):
+    def fit_predict(
+        self,
+        X: ArrayLike,
+        y: object = None,
+        sample_weight: Optional[ArrayLike] = None,
+        callback: Optional[_Callback] = None,
+    ) -> NDArray[np.int64]:
         """Fit the model and return the most probable component of each sample.
 
         Parameters
@@ -466,7 +486,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
         )
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
         """Log-likelihood ``log p(x)`` of each sample.
 
         Parameters
@@ -479,7 +499,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return _native.mixture_score_samples(*self._evaluation_args(X))
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: object = None) -> float:
         """Mean log-likelihood of ``X``.
 
         Parameters
@@ -493,7 +513,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return float(self.score_samples(X).mean())
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
         """Most probable component of each sample.
 
         Parameters
@@ -506,7 +526,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return _native.mixture_predict(*self._evaluation_args(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
         """Responsibilities of each component for each sample.
 
         Parameters
@@ -519,7 +539,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return _native.mixture_predict_proba(*self._evaluation_args(X))
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> Tuple[NDArray[np.floating[Any]], NDArray[np.int_]]:
         """Draw samples from the fitted mixture (as scikit-learn does, with its RNG calls).
 
         Parameters
@@ -553,7 +573,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
         return np.vstack(parts), labels
 
-    def save(self, path):
+    def save(self, path: Union[str, os.PathLike, BinaryIO]) -> None:
         """Write the fitted model to a file, bit for bit; read it back with :func:`gmmcore.load`.
 
         The format is versioned and documented in ``gmmcore._model_io``; it
@@ -579,7 +599,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _n_parameters(self):
         return _native.n_parameters(self.covariance_type, self.n_components, self.means_.shape[1])
 
-    def bic(self, X):
+    def bic(self, X: ArrayLike) -> float:
         """Bayesian information criterion on ``X`` (lower is better).
 
         Parameters
@@ -592,7 +612,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return information_criteria(self, X)[1]
 
-    def aic(self, X):
+    def aic(self, X: ArrayLike) -> float:
         """Akaike information criterion on ``X`` (lower is better).
 
         Parameters

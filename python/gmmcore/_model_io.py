@@ -76,11 +76,14 @@ keep reading version 1.
 """
 
 
+from __future__ import annotations
+
 import hashlib
 import json
 import math
 import os
 import reprlib
+from typing import BinaryIO, Union
 
 import numpy as np
 
@@ -114,7 +117,7 @@ def _describe(target):
 # ------------------------------------------------------------------ writing
 
 
-def save(model, path):
+def save(model: GaussianMixture, path: Union[str, os.PathLike, BinaryIO]) -> None:
     """Write a fitted :class:`~gmmcore.GaussianMixture` to a model file.
 
     The parameters are stored bit for bit; see the module docstring for the
@@ -148,7 +151,7 @@ def save(model, path):
 # ------------------------------------------------------------------ reading
 
 
-def load(path):
+def load(path: Union[str, os.PathLike, BinaryIO]) -> GaussianMixture:
     """Read a model file written by :func:`save` into a fitted :class:`~gmmcore.GaussianMixture`.
 
     Never executes code from the file. The returned estimator has the saved

@@ -1,8 +1,11 @@
 """Parameter containers: the model ``(w, mu, Sigma)`` and its gradients."""
 
+from __future__ import annotations
+
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 class GMMParams(NamedTuple):
@@ -48,7 +51,7 @@ class Gradients(NamedTuple):
     input: np.ndarray
 
 
-def init_params(n_components, n_features, dtype=np.float64):
+def init_params(n_components: int, n_features: int, dtype: DTypeLike = np.float64) -> GMMParams:
     """Default initial parameters: uniform weights, zero means, identity covariances.
 
     Parameters

@@ -1,0 +1,116 @@
+# Type stub of gmmcore._native: the dispatcher in _native.py plus the functions it
+# re-exports (with globals().update) from the extension module it chose, whose
+# bindings are cpp/bindings/native.cpp. Every compute function has a float32 and a
+# float64 overload: all its arrays share one dtype, C-contiguous (no conversion is
+# made: a wrong dtype or layout is a TypeError). Covariance-shaped arrays are 2-D:
+# (n_components, n_features**2) for "full" and the functional API, one row for
+# "tied", (n_components, n_features) for "diag", (n_components, 1) for "spherical".
+# Keep in step with native.cpp.
+
+from typing import Callable, Optional, Tuple, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+_F = TypeVar("_F", np.float32, np.float64)
+
+#: The dispatch levels, lowest first.
+LEVELS: Tuple[str, ...]
+#: Name of the environment variable that caps the level.
+ENV_VAR: str
+#: The level (or "native"/"generic" build) whose module was imported, and why.
+isa: str
+isa_reason: str
+#: The extension module imported and the compile flags it was built with.
+module_name: str
+compile_flags: str
+#: Whether the extension module was compiled with OpenMP.
+openmp: bool
+
+class NotPositiveDefiniteError(np.linalg.LinAlgError):
+    """A covariance (or precision) matrix that is not symmetric positive definite."""
+
+# ---------------------------------------------------------------- functional API
+# weights (n_components,), means (n_components, n_features),
+# covariances (n_components, n_features**2), X (n_samples, n_features).
+
+def forward(weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F]) -> NDArray[_F]:
+    """Per-component log-probabilities ``log w_k + log N(x | mu_k, Sigma_k)``, (n_samples, n_components)."""
+
+def expectation(weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F]) -> NDArray[_F]:
+    """Responsibilities, (n_samples, n_components)."""
+
+def log_likelihood(
+    weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F]
+) -> NDArray[_F]:
+    """``log p(x)`` of each sample, (n_samples,)."""
+
+def negative_log_likelihood(
+    weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F]
+) -> float:
+    """Minus the sum over samples of ``log p(x)``."""
+
+def backward(
+    weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], grad_output: NDArray[_F]
+) -> Tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]]:
+    """VJP of :func:`forward`: gradients of (weights, means, covariances, X) for ``grad_output``."""
+
+def em_step(
+    weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], jitter: float
+) -> Tuple[NDArray[_F], NDArray[_F], NDArray[_F], float]:
+    """One EM iteration: (weights, means, covariances, log-likelihood of the input parameters)."""
+
+def em_train(
+    weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], epochs: int, jitter: float
+) -> Tuple[NDArray[_F], NDArray[_F], NDArray[_F]]:
+    """``epochs`` EM iterations: (weights, means, covariances)."""
+
+def logsumexp_rows(a: NDArray[_F]) -> NDArray[_F]:
+    """``log(sum(exp(a), axis=1))`` of a 2-D array, (n_rows,)."""
+
+# ---------------------------------------------------------------- the estimator's kernels
+# A fitted mixture is (covariance_type, weights, means, precisions_cholesky), the
+# last in the 2-D layout above (gmmcore._covariance.native_layout).
+
+def mixture_predict_proba(
+    covariance_type: str, weights: NDArray[_F], means: NDArray[_F], precisions_cholesky: NDArray[_F], X: NDArray[_F]
+) -> NDArray[_F]:
+    """Responsibilities, (n_samples, n_components)."""
+
+def mixture_score_samples(
+    covariance_type: str, weights: NDArray[_F], means: NDArray[_F], precisions_cholesky: NDArray[_F], X: NDArray[_F]
+) -> NDArray[_F]:
+    """``log p(x)`` of each sample, (n_samples,)."""
+
+def mixture_predict(
+    covariance_type: str, weights: NDArray[_F], means: NDArray[_F], precisions_cholesky: NDArray[_F], X: NDArray[_F]
+) -> NDArray[np.int64]:
+    """Most probable component of each sample, (n_samples,)."""
+
+def fit_mixture(
+    X: NDArray[_F],
+    sample_weight: NDArray[_F],
+    covariance_type: str,
+    n_components: int,
+    tol: float,
+    reg_covar: float,
+    max_iter: int,
+    n_init: int,
+    init_params: str,
+    seed: int,
+    weights_init: NDArray[_F],
+    means_init: NDArray[_F],
+    covariances_init: NDArray[_F],
+    precisions_cholesky_init: NDArray[_F],
+    warm_start: bool,
+    warm_lower_bound: float,
+    callback: Optional[Callable[[int, int, float, float], object]],
+) -> Tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], bool, int, float, list[float]]:
+    """EM with initialisation, restarts and warm start; empty ``*_init`` and ``sample_weight`` mean "none".
+
+    Returns (weights, means, covariances, precisions_cholesky, converged,
+    n_iter, lower_bound, lower_bounds) of the best initialisation.
+    """
+
+def n_parameters(covariance_type: str, n_components: int, n_features: int, /) -> int:
+    """Number of free parameters of a mixture (for BIC and AIC)."""
