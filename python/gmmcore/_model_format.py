@@ -43,6 +43,8 @@ def _param_kind(constraints):
     """(JSON types a file may hold, conversion on writing) for a parameter's scikit-learn constraints."""
     from sklearn.utils._param_validation import Interval, StrOptions
 
+    if "array-like" in constraints:
+        return None  # an array (weights_init, ...): not stored
     for constraint in constraints:
         if isinstance(constraint, Interval):
             return ((int, float), float) if constraint.type is Real else (int, int)
@@ -54,7 +56,8 @@ def _param_kind(constraints):
             return int, int
         if constraint == "random_state":  # an int seed is kept; a RandomState or None is stored as null
             return (int, type(None)), _seed
-    return None  # array-like: not stored
+    # A new kind of parameter: decide how a file stores it (and bump FORMAT_VERSION if it must).
+    raise TypeError(f"model files have no type for a parameter constrained by {constraints!r}")
 
 
 def stored_params(parameter_constraints):
@@ -91,7 +94,6 @@ def expected_arrays(covariance_type, n_components, n_features, dtype, n_lower_bo
         ("lower_bound", f64, ()),
         ("lower_bounds", f64, (n_lower_bounds,)),
     ]
-
 
 
 # ------------------------------------------------------------------ writing
