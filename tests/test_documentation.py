@@ -220,16 +220,23 @@ def test_readme_relative_links_exist():
 
 
 def test_version_agrees_with_changelog():
-    """pyproject.toml, CMakeLists.txt, gmmcore.__version__ and CHANGELOG.md name one version."""
+    """The version is written once, in python/gmmcore/_version.py: pyproject.toml and CMakeLists.txt read it
+    from there, gmmcore.__version__ is it, and CHANGELOG.md has a section for it."""
     import gmmcore
 
-    files = {name: ROOT / name for name in ("pyproject.toml", "CMakeLists.txt", "CHANGELOG.md")}
+    names = ("pyproject.toml", "CMakeLists.txt", "CHANGELOG.md", "python/gmmcore/_version.py")
+    files = {name: ROOT / name for name in names}
     if not all(path.is_file() for path in files.values()):
         pytest.skip("not run from a source tree")
-    pyproject = re.search(r'^version\s*=\s*"([^"]+)"', files["pyproject.toml"].read_text(), re.MULTILINE)
-    cmake = re.search(r"project\(gmmcore\s+VERSION\s+([0-9][^\s)]*)", files["CMakeLists.txt"].read_text())
-    assert pyproject and cmake, "version not found in pyproject.toml or CMakeLists.txt"
-    versions = {"pyproject.toml": pyproject[1], "CMakeLists.txt": cmake[1], "gmmcore.__version__": gmmcore.__version__}
-    assert len(set(versions.values())) == 1, f"the version differs between files: {versions}"
+    written = re.search(r'^__version__ = "([^"]+)"', files["python/gmmcore/_version.py"].read_text(), re.MULTILINE)
+    assert written, "no __version__ line in python/gmmcore/_version.py"
+    pyproject = files["pyproject.toml"].read_text()
+    assert not re.search(r'^version\s*=', pyproject, re.MULTILINE), "pyproject.toml writes a version of its own"
+    assert 'input = "python/gmmcore/_version.py"' in pyproject, "pyproject.toml does not read _version.py"
+    cmake = files["CMakeLists.txt"].read_text()
+    assert "python/gmmcore/_version.py" in cmake and "VERSION ${GMMCORE_VERSION}" in cmake, (
+        "CMakeLists.txt does not take its version from _version.py"
+    )
+    assert gmmcore.__version__ == written[1]
     headings = re.findall(r"^## \[?([^\]\s]+)", files["CHANGELOG.md"].read_text(encoding="utf-8"), re.MULTILINE)
     assert gmmcore.__version__ in headings, f"CHANGELOG.md has no section for {gmmcore.__version__}"
