@@ -18,10 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gmmcore
 import numpy as np
 import pytest
-
-import gmmcore
 from gmmcore import _build_info, _native
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,7 +76,11 @@ def test_show_config_reports_what_is_used():
         assert re.search(r"OpenMP:\s+yes, \d+ threads", out)
     threads = subprocess.run(
         [sys.executable, "-c", "import gmmcore; gmmcore.show_config()"],
-        env={**os.environ, "OMP_NUM_THREADS": "3"}, capture_output=True, text=True, check=True).stdout
+        env={**os.environ, "OMP_NUM_THREADS": "3"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     if _native.openmp:
         assert "yes, 3 threads" in threads
 
@@ -134,10 +137,12 @@ def test_errors_keep_their_python_types():
 
 
 def test_cli_prints_include_and_cmake_dirs():
-    include = subprocess.run([sys.executable, "-m", "gmmcore", "--include-dir"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-    cmake = subprocess.run([sys.executable, "-m", "gmmcore", "--cmake-dir"], capture_output=True, text=True,
-                           check=True).stdout.strip()
+    include = subprocess.run(
+        [sys.executable, "-m", "gmmcore", "--include-dir"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    cmake = subprocess.run(
+        [sys.executable, "-m", "gmmcore", "--cmake-dir"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert Path(include, "gmmcore", "gmmcore.hpp").is_file()
     for name in ("gmmcoreConfig.cmake", "gmmcoreConfigVersion.cmake", "gmmcoreTargets.cmake"):
         assert Path(cmake, name).is_file()
@@ -147,21 +152,32 @@ def test_cli_prints_include_and_cmake_dirs():
 
 
 def test_python_m_gmmcore_runs_the_demo():
-    out = subprocess.run([sys.executable, "-m", "gmmcore", "demo"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "gmmcore", "demo"], capture_output=True, text=True, check=True).stdout
     assert "Old Faithful" in out and "converged:       yes" in out
 
 
-@pytest.mark.skipif(shutil.which("cmake") is None or not any(map(shutil.which, ("c++", "g++", "clang++"))),
-                    reason="needs cmake and a C++ compiler")
+@pytest.mark.skipif(
+    shutil.which("cmake") is None or not any(map(shutil.which, ("c++", "g++", "clang++"))),
+    reason="needs cmake and a C++ compiler",
+)
 def test_consumer_example_builds_against_the_installed_package(tmp_path):
-    cmake_dir = subprocess.run([sys.executable, "-m", "gmmcore", "--cmake-dir"], capture_output=True, text=True,
-                               check=True).stdout.strip()
+    cmake_dir = subprocess.run(
+        [sys.executable, "-m", "gmmcore", "--cmake-dir"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     build = tmp_path / "example"
-    for cmd in (["cmake", "-S", str(REPO / "cpp" / "examples"), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                 f"-Dgmmcore_DIR={cmake_dir}"],
-                ["cmake", "--build", str(build), "-j", str(os.cpu_count() or 1)],
-                [str(build / "fit_gmm")]):
+    for cmd in (
+        [
+            "cmake",
+            "-S",
+            str(REPO / "cpp" / "examples"),
+            "-B",
+            str(build),
+            "-DCMAKE_BUILD_TYPE=Release",
+            f"-Dgmmcore_DIR={cmake_dir}",
+        ],
+        ["cmake", "--build", str(build), "-j", str(os.cpu_count() or 1)],
+        [str(build / "fit_gmm")],
+    ):
         result = subprocess.run(cmd, capture_output=True, text=True)
         assert result.returncode == 0, f"{' '.join(cmd)}\n{result.stdout}\n{result.stderr}"
     assert "recovered the 3 components" in result.stdout

@@ -17,9 +17,8 @@ import os
 import time
 import warnings
 
-import numpy as np
-
 import gmmcore
+import numpy as np
 
 
 def best_time(fn, repeat):
@@ -53,8 +52,13 @@ def bench_em(params, X, epochs, repeat):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             GaussianMixture(
-                len(params.weights), covariance_type="full", tol=0.0, max_iter=epochs, reg_covar=1e-6,
-                weights_init=params.weights, means_init=params.means,
+                len(params.weights),
+                covariance_type="full",
+                tol=0.0,
+                max_iter=epochs,
+                reg_covar=1e-6,
+                weights_init=params.weights,
+                means_init=params.means,
                 precisions_init=np.linalg.inv(params.covariances),
             ).fit(X)
 
@@ -89,21 +93,24 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     n, d, k = args.n_samples, args.n_features, args.n_components
-    print(f"N={n}, D={d}, K={k}; cores={os.cpu_count()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-          f"OpenMP={gmmcore._native.openmp}")
+    print(
+        f"N={n}, D={d}, K={k}; cores={os.cpu_count()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+        f"OpenMP={gmmcore._native.openmp}"
+    )
     print(f"{'workload':34s} {'gmmcore s':>10s} {'peer':>8s} {'peer s':>10s} {'speed-up':>9s}")
     for dtype in (np.float64, np.float32):
         params, X, grad_output = make_problem(n, d, k, dtype)
         name = np.dtype(dtype).name
         ours, theirs = bench_em(params, X, args.epochs, args.repeat)
-        print(f"{f'em_train {args.epochs} steps, {name}':34s} {ours:10.3f} {'sklearn':>8s} {theirs:10.3f} "
-              f"{theirs / ours:8.1f}x")
+        print(
+            f"{f'em_train {args.epochs} steps, {name}':34s} {ours:10.3f} {'sklearn':>8s} {theirs:10.3f} "
+            f"{theirs / ours:8.1f}x"
+        )
         ours, theirs = bench_grad(params, X, grad_output, args.repeat)
         if theirs is None:
             print(f"{f'forward+backward, {name}':34s} {ours:10.3f} {'torch':>8s} {'n/a':>10s}")
         else:
-            print(f"{f'forward+backward, {name}':34s} {ours:10.3f} {'torch':>8s} {theirs:10.3f} "
-                  f"{theirs / ours:8.1f}x")
+            print(f"{f'forward+backward, {name}':34s} {ours:10.3f} {'torch':>8s} {theirs:10.3f} {theirs / ours:8.1f}x")
 
 
 if __name__ == "__main__":

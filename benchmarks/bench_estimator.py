@@ -12,10 +12,9 @@ import argparse
 import time
 import warnings
 
+import gmmcore
 import numpy as np
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
-
-import gmmcore
 
 PRECISIONS = {
     "full": lambda k, d: np.broadcast_to(np.eye(d), (k, d, d)).copy(),
@@ -50,16 +49,28 @@ def main():
     X = centres[rng.integers(k, size=n)] + rng.standard_normal((n, d))
     means = X[rng.choice(n, k, replace=False)]
     print(f"GaussianMixture.fit on N={n}, D={d}, K={k}, float64, same initial model")
-    print(f"{'covariance':10s} {'iterations':>10s} {'gmmcore s':>10s} {'sklearn s':>10s} {'speed-up':>9s} {'max rel diff':>13s}")
+    print(
+        f"{'covariance':10s} {'iterations':>10s} {'gmmcore s':>10s} {'sklearn s':>10s} "
+        f"{'speed-up':>9s} {'max rel diff':>13s}"
+    )
     for covariance_type, precisions in PRECISIONS.items():
-        params = dict(n_components=k, covariance_type=covariance_type, weights_init=np.full(k, 1.0 / k),
-                      means_init=means, precisions_init=precisions(k, d))
+        params = dict(
+            n_components=k,
+            covariance_type=covariance_type,
+            weights_init=np.full(k, 1.0 / k),
+            means_init=means,
+            precisions_init=precisions(k, d),
+        )
         ours, a = best_fit(gmmcore.GaussianMixture, X, params, args.repeat)
         theirs, b = best_fit(SkGaussianMixture, X, params, args.repeat)
-        diff = max(np.max(np.abs(getattr(a, name) - getattr(b, name)) / (np.abs(getattr(b, name)) + 1e-300))
-                   for name in ("weights_", "means_", "covariances_"))
-        print(f"{covariance_type:10s} {a.n_iter_:>4d} / {b.n_iter_:<3d} {ours:10.3f} {theirs:10.3f} "
-              f"{theirs / ours:8.1f}x {diff:13.1e}")
+        diff = max(
+            np.max(np.abs(getattr(a, name) - getattr(b, name)) / (np.abs(getattr(b, name)) + 1e-300))
+            for name in ("weights_", "means_", "covariances_")
+        )
+        print(
+            f"{covariance_type:10s} {a.n_iter_:>4d} / {b.n_iter_:<3d} {ours:10.3f} {theirs:10.3f} "
+            f"{theirs / ours:8.1f}x {diff:13.1e}"
+        )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,7 @@ except KeyboardInterrupt:
 
 
 def measure(delay, sklearn):
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(sklearn=sklearn)], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(sklearn=sklearn)], stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "fitting"
     time.sleep(delay)
     sent = time.time()

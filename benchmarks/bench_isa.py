@@ -61,8 +61,13 @@ def worker(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME=PYTHON[@ISA]",
-                        help="a gmmcore to time (repeat); default: this interpreter")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHON[@ISA]",
+        help="a gmmcore to time (repeat); default: this interpreter",
+    )
     parser.add_argument("--n-samples", type=int, default=1_000_000)
     parser.add_argument("--n-features", type=int, default=32)
     parser.add_argument("--n-components", type=int, default=16)
@@ -81,9 +86,20 @@ def main():
         name, _, target = spec.rpartition("=")
         python, _, isa = target.partition("@")
         variants.append((name, python, isa or None))
-    problem = ["--n-samples", str(args.n_samples), "--n-features", str(args.n_features),
-               "--n-components", str(args.n_components), "--epochs", str(args.epochs), "--clock", args.clock,
-               "--repeat", str(args.repeat)]
+    problem = [
+        "--n-samples",
+        str(args.n_samples),
+        "--n-features",
+        str(args.n_features),
+        "--n-components",
+        str(args.n_components),
+        "--epochs",
+        str(args.epochs),
+        "--clock",
+        args.clock,
+        "--repeat",
+        str(args.repeat),
+    ]
     best, info = {}, {}
     for round_ in range(args.rounds):
         for name, python, isa in variants:
@@ -91,8 +107,13 @@ def main():
             env.pop("GMMCORE_ISA", None)
             if isa:
                 env["GMMCORE_ISA"] = isa
-            out = subprocess.run([python, str(Path(__file__).resolve()), "--worker", *problem], env=env,
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [python, str(Path(__file__).resolve()), "--worker", *problem],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             result = json.loads(out.strip().splitlines()[-1])
             info[name] = result
             for workload, seconds in result["times"].items():
@@ -100,8 +121,11 @@ def main():
             print(f"round {round_ + 1}/{args.rounds}: {name} done", file=sys.stderr)
 
     names = [v[0] for v in variants]
-    print(f"N={args.n_samples}, D={args.n_features}, K={args.n_components}; cores={os.cpu_count()}, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; {args.clock} time, best of {args.rounds} rounds x {args.repeat} runs")
+    print(
+        f"N={args.n_samples}, D={args.n_features}, K={args.n_components}; cores={os.cpu_count()}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; {args.clock} time, "
+        f"best of {args.rounds} rounds x {args.repeat} runs"
+    )
     for name in names:
         print(f"  {name}: ISA {info[name]['isa']}, flags {info[name]['flags']}")
     workloads = list(info[names[0]]["times"])

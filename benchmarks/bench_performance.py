@@ -19,9 +19,8 @@ import sys
 import time
 import warnings
 
-import numpy as np
-
 import gmmcore
+import numpy as np
 
 # (name, N, D, K, covariance_type, gmmcore iterations, sklearn iterations)
 # gmmcore runs enough iterations that the fit's fixed costs (validation of X,
@@ -33,7 +32,10 @@ WORKLOADS = [
     ("200k x 128, K=8, full", 200_000, 128, 8, "full", 10, 1),
     ("1M x 64, K=32, diag", 1_000_000, 64, 32, "diag", 10, 1),
 ]
-QUICK = [("100k x 16, K=8, full", 100_000, 16, 8, "full", 10, 2), ("100k x 32, K=16, diag", 100_000, 32, 16, "diag", 10, 2)]
+QUICK = [
+    ("100k x 16, K=8, full", 100_000, 16, 8, "full", 10, 2),
+    ("100k x 32, K=16, diag", 100_000, 32, 16, "diag", 10, 2),
+]
 
 
 def rss_bytes(field):
@@ -90,8 +92,13 @@ def initial(covariance_type, k, d):
 def fit_seconds(cls, X, means, covariance_type, n_iter):
     k, d = means.shape
     model = cls(
-        k, covariance_type=covariance_type, tol=0.0, max_iter=n_iter, weights_init=np.full(k, 1.0 / k),
-        means_init=means, precisions_init=initial(covariance_type, k, d),
+        k,
+        covariance_type=covariance_type,
+        tol=0.0,
+        max_iter=n_iter,
+        weights_init=np.full(k, 1.0 / k),
+        means_init=means,
+        precisions_init=initial(covariance_type, k, d),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -110,10 +117,14 @@ def main():
 
     peak64, peak32 = gemm_peak(np.float64), gemm_peak(np.float32)
     if not args.only_gmmcore:
-        print(f"cores={os.cpu_count()} OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} "
-              f"DGEMM peak {peak64 / 1e9:.0f} GFLOP/s, SGEMM peak {peak32 / 1e9:.0f} GFLOP/s (NumPy, this run)")
-        print(f"{'workload':24s} {'ours f64 s/it':>13s} {'ours f32':>9s} {'f64/f32':>8s} {'sklearn':>9s} "
-              f"{'speed-up':>9s} {'% floor':>8s} {'extra mem/X':>12s}")
+        print(
+            f"cores={os.cpu_count()} OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} "
+            f"DGEMM peak {peak64 / 1e9:.0f} GFLOP/s, SGEMM peak {peak32 / 1e9:.0f} GFLOP/s (NumPy, this run)"
+        )
+        print(
+            f"{'workload':24s} {'ours f64 s/it':>13s} {'ours f32':>9s} {'f64/f32':>8s} {'sklearn':>9s} "
+            f"{'speed-up':>9s} {'% floor':>8s} {'extra mem/X':>12s}"
+        )
     for name, n, d, k, cov, ours_iter, sk_iter in QUICK if args.quick else WORKLOADS:
         X, means = make_data(n, d, k, np.float64)
         t64, extra = fit_seconds(gmmcore.GaussianMixture, X, means, cov, ours_iter)
@@ -123,8 +134,10 @@ def main():
             continue
         sk = np.nan if args.skip_sklearn else fit_seconds(SkGaussianMixture, X, means, cov, sk_iter)[0]
         flops = 3 * n * k * d * d if cov == "full" else 6 * n * k * d
-        print(f"{name:24s} {t64:13.4f} {t32:9.4f} {t64 / t32:7.2f}x {sk:9.3f} {sk / t64:8.1f}x "
-              f"{100 * flops / peak64 / t64:7.1f}% {extra / X.nbytes:11.1%} ({extra / 2**20:.0f} MiB)")
+        print(
+            f"{name:24s} {t64:13.4f} {t32:9.4f} {t64 / t32:7.2f}x {sk:9.3f} {sk / t64:8.1f}x "
+            f"{100 * flops / peak64 / t64:7.1f}% {extra / X.nbytes:11.1%} ({extra / 2**20:.0f} MiB)"
+        )
     if args.only_gmmcore:
         return
     small_fit(SkGaussianMixture, args.skip_sklearn)
@@ -138,8 +151,10 @@ def small_fit(sk_class, skip_sklearn):
     best = lambda cls: min(fit_seconds(cls, X, means, "full", 100)[0] for _ in range(5)) * 100  # noqa: E731
     ours = best(gmmcore.GaussianMixture)
     theirs = np.nan if skip_sklearn else best(sk_class)
-    print(f"{'2000 x 2, K=3, full, whole fit of 100 iterations':50s} ours {ours:.4f} s, sklearn {theirs:.4f} s, "
-          f"speed-up {theirs / ours:.1f}x")
+    print(
+        f"{'2000 x 2, K=3, full, whole fit of 100 iterations':50s} ours {ours:.4f} s, sklearn {theirs:.4f} s, "
+        f"speed-up {theirs / ours:.1f}x"
+    )
 
 
 def forward_backward(n, d, k):
@@ -166,8 +181,9 @@ def threads_scaling(quick):
     cmd = [sys.executable, __file__, "--only-gmmcore"] + (["--quick"] if quick else [])
     runs = {}
     for threads in ("1", "2"):
-        out = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS=threads), capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            cmd, env=dict(os.environ, OMP_NUM_THREADS=threads), capture_output=True, text=True, check=True
+        ).stdout
         runs[threads] = [line.split("\t") for line in out.strip().splitlines()]
     print("two threads vs one (float64, float32):")
     for one, two in zip(runs["1"], runs["2"]):

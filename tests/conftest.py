@@ -104,18 +104,14 @@ def fd_gradients(forward, w, mu, Sigma, X, G, h=1e-6, hw_rel=1e-7):
         minus[index] -= step
         return (loss(*build(plus)) - loss(*build(minus))) / (2.0 * step)
 
-    dw = np.array([central(w, k, hw_rel * w[k], lambda a: (a, mu, Sigma, X))
-                   for k in range(w.shape[0])])
-    dmu = np.array([central(mu, ix, h, lambda a: (w, a, Sigma, X))
-                    for ix in np.ndindex(mu.shape)]).reshape(mu.shape)
-    dX = np.array([central(X, ix, h, lambda a: (w, mu, Sigma, a))
-                   for ix in np.ndindex(X.shape)]).reshape(X.shape)
+    dw = np.array([central(w, k, hw_rel * w[k], lambda a: (a, mu, Sigma, X)) for k in range(w.shape[0])])
+    dmu = np.array([central(mu, ix, h, lambda a: (w, a, Sigma, X)) for ix in np.ndindex(mu.shape)]).reshape(mu.shape)
+    dX = np.array([central(X, ix, h, lambda a: (w, mu, Sigma, a)) for ix in np.ndindex(X.shape)]).reshape(X.shape)
     dsym = np.zeros(Sigma.shape)
     for k in range(Sigma.shape[0]):
         for (i, j), E in symmetric_basis(Sigma.shape[-1]).items():
             plus, minus = Sigma.copy(), Sigma.copy()
             plus[k] += h * E
             minus[k] -= h * E
-            dsym[k, i, j] = dsym[k, j, i] = (
-                loss(w, mu, plus, X) - loss(w, mu, minus, X)) / (2.0 * h)
+            dsym[k, i, j] = dsym[k, j, i] = (loss(w, mu, plus, X) - loss(w, mu, minus, X)) / (2.0 * h)
     return dw, dmu, dsym, dX

@@ -1,12 +1,11 @@
 """backward (VJP of the forward map) against the reference and finite differences."""
 
+import gmmcore as g
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose, assert_array_equal
-
-import gmmcore as g
 import reference as ref
 from conftest import as_float64, assert_close, fd_gradients, make_problem, pair_sums
+from numpy.testing import assert_allclose, assert_array_equal
 
 DTYPES = [np.float64, np.float32]
 FIELDS = ["weights", "means", "covariances", "input"]
@@ -41,10 +40,13 @@ def test_backward_matches_finite_differences(d, k, seed):
     w, mu, Sigma, X, G = problem_with_grad(4, d, k, np.float64, seed)
     dw, dmu, dSigma, dX = g.backward(g.GMMParams(w, mu, Sigma), X, G)
     fw, fmu, fsym, fX = fd_gradients(native_forward, w, mu, Sigma, X, G)
-    for name, analytic, numeric in [("weights", dw, fw), ("means", dmu, fmu),
-                                    ("covariances", pair_sums(dSigma), fsym), ("input", dX, fX)]:
-        assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-6 * np.abs(numeric).max(),
-                        err_msg=name)
+    for name, analytic, numeric in [
+        ("weights", dw, fw),
+        ("means", dmu, fmu),
+        ("covariances", pair_sums(dSigma), fsym),
+        ("input", dX, fX),
+    ]:
+        assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-6 * np.abs(numeric).max(), err_msg=name)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -66,8 +68,7 @@ def test_covariance_gradient_along_random_symmetric_direction(seed):
 def test_covariance_gradient_is_symmetric(dtype):
     w, mu, Sigma, X, G = problem_with_grad(30, 4, 3, dtype, seed=3)
     dSigma = g.backward(g.GMMParams(w, mu, Sigma), X, G).covariances
-    assert_allclose(dSigma, dSigma.transpose(0, 2, 1), rtol=0,
-                    atol=50 * np.finfo(dtype).eps * np.abs(dSigma).max())
+    assert_allclose(dSigma, dSigma.transpose(0, 2, 1), rtol=0, atol=50 * np.finfo(dtype).eps * np.abs(dSigma).max())
 
 
 def test_batched_parameter_gradients_are_sums_over_samples():
@@ -76,8 +77,9 @@ def test_batched_parameter_gradients_are_sums_over_samples():
     batch = g.backward(p, X, G)
     singles = [g.backward(p, X[i], G[i]) for i in range(len(X))]
     for j, field in enumerate(FIELDS[:3]):
-        assert_allclose(batch[j], sum(s[j] for s in singles), rtol=1e-12,
-                        atol=1e-12 * np.abs(batch[j]).max(), err_msg=field)
+        assert_allclose(
+            batch[j], sum(s[j] for s in singles), rtol=1e-12, atol=1e-12 * np.abs(batch[j]).max(), err_msg=field
+        )
     assert_allclose(batch.input, np.stack([s.input for s in singles]), rtol=1e-12, atol=1e-14)
 
 
@@ -90,8 +92,7 @@ def test_single_sample_matches_batch_of_one(dtype):
     assert single.input.shape == (3,)
     for field, s, b in zip(FIELDS, single, batch):
         assert s.dtype == dtype, field
-        assert_allclose(s, b[0] if field == "input" else b, rtol=4 * np.finfo(dtype).eps,
-                        atol=0, err_msg=field)
+        assert_allclose(s, b[0] if field == "input" else b, rtol=4 * np.finfo(dtype).eps, atol=0, err_msg=field)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

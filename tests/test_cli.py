@@ -15,7 +15,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from gmmcore import GaussianMixture, _cli
 from gmmcore import _model_io as model_io
 from gmmcore._cli import CLIError, load_data
@@ -36,8 +35,13 @@ needs_matplotlib = pytest.mark.skipif(
 def run(*args, cwd, status=0, env=None):
     """Run ``gmmcore ARGS`` in ``cwd``; check its exit status; return (stdout, stderr)."""
     result = subprocess.run(
-        [*COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300,
-        env=env, stdin=subprocess.DEVNULL,
+        [*COMMAND, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == status, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     return result.stdout, result.stderr
@@ -116,8 +120,22 @@ def test_fit_prints_a_summary_and_writes_the_exact_model(work):
         ("data.npy", ["--covariance", "tied", "--float32"], np.float32),
         (
             "data.tsv",
-            ["--covariance", "spherical", "--n-init", "2", "--max-iter", "50", "--tol", "1e-4",
-             "--reg-covar", "1e-5", "--seed", "7", "--init", "k-means++"],
+            [
+                "--covariance",
+                "spherical",
+                "--n-init",
+                "2",
+                "--max-iter",
+                "50",
+                "--tol",
+                "1e-4",
+                "--reg-covar",
+                "1e-5",
+                "--seed",
+                "7",
+                "--init",
+                "k-means++",
+            ],
             np.float64,
         ),
     ],

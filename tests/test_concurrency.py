@@ -14,18 +14,25 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
 from gmmcore import GaussianMixture
 
 N_THREADS = 8
 N_SAMPLES, N_FEATURES, N_COMPONENTS = 4000, 8, 4
-ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_", "converged_",
-              "n_iter_", "lower_bound_", "lower_bounds_")
+ATTRIBUTES = (
+    "weights_",
+    "means_",
+    "covariances_",
+    "precisions_",
+    "precisions_cholesky_",
+    "converged_",
+    "n_iter_",
+    "lower_bound_",
+    "lower_bounds_",
+)
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 # (random_state, covariance_type, init_params, weighted, n_init): one job per thread, all different.
-JOBS = [(100 + i, COVARIANCE_TYPES[i % 4], INIT_PARAMS[(i // 2) % 4], i % 3 == 0, 1 + i % 2)
-        for i in range(N_THREADS)]
+JOBS = [(100 + i, COVARIANCE_TYPES[i % 4], INIT_PARAMS[(i // 2) % 4], i % 3 == 0, 1 + i % 2) for i in range(N_THREADS)]
 BARRIER_TIMEOUT = 300  # seconds: a thread that fails early makes the others raise BrokenBarrierError, not hang
 
 
@@ -42,23 +49,42 @@ def make_data(dtype):
 
 def snapshot(gm):
     """The fitted attributes, copied (lists as lists, arrays as arrays)."""
-    return {name: (np.array(value, copy=True) if isinstance(value, np.ndarray) else
-                   list(value) if isinstance(value, list) else value)
-            for name, value in ((name, getattr(gm, name)) for name in ATTRIBUTES)}
+    return {
+        name: (
+            np.array(value, copy=True)
+            if isinstance(value, np.ndarray)
+            else list(value)
+            if isinstance(value, list)
+            else value
+        )
+        for name, value in ((name, getattr(gm, name)) for name in ATTRIBUTES)
+    }
 
 
 def evaluate(gm, queries):
-    return {"predict": gm.predict(queries), "predict_proba": gm.predict_proba(queries),
-            "score_samples": gm.score_samples(queries), "score": gm.score(queries),
-            "bic": gm.bic(queries), "aic": gm.aic(queries)}
+    return {
+        "predict": gm.predict(queries),
+        "predict_proba": gm.predict_proba(queries),
+        "score_samples": gm.score_samples(queries),
+        "score": gm.score(queries),
+        "bic": gm.bic(queries),
+        "aic": gm.aic(queries),
+    }
 
 
 def work(job, data, shared, barriers=None):
     """Fit this job's own estimator, then evaluate it and the shared one (waiting at the barriers if given)."""
     seed, covariance_type, init_params, weighted, n_init = job
     X, sample_weight, queries = data
-    gm = GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, init_params=init_params, n_init=n_init,
-                         tol=1e-6, max_iter=60, random_state=seed)
+    gm = GaussianMixture(
+        N_COMPONENTS,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        n_init=n_init,
+        tol=1e-6,
+        max_iter=60,
+        random_state=seed,
+    )
     if barriers:
         barriers[0].wait(BARRIER_TIMEOUT)
     gm.fit(X, sample_weight=sample_weight if weighted else None)

@@ -137,9 +137,7 @@ def run_markdown(path, name=None):
     return ran
 
 
-@pytest.mark.parametrize(
-    "path", markdown_files(), ids=lambda path: str(path.relative_to(ROOT))
-)
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda path: str(path.relative_to(ROOT)))
 def test_markdown_python_blocks(path, sandbox):
     ran = run_markdown(path, str(path.relative_to(ROOT)))
     if path.name == "README.md":
@@ -199,9 +197,7 @@ def test_docstring_examples_exist():
         tests = [t for t in doctest.DocTestFinder().find(module, name) if t.examples]
         assert tests, f"{name} has no docstring examples"
     total = sum(
-        len(t.examples)
-        for name in MODULES
-        for t in doctest.DocTestFinder().find(importlib.import_module(name), name)
+        len(t.examples) for name in MODULES for t in doctest.DocTestFinder().find(importlib.import_module(name), name)
     )
     assert total >= 1, f"no docstring examples found in {gmmcore.__file__}"
 
@@ -231,7 +227,7 @@ def test_version_agrees_with_changelog():
     written = re.search(r'^__version__ = "([^"]+)"', files["python/gmmcore/_version.py"].read_text(), re.MULTILINE)
     assert written, "no __version__ line in python/gmmcore/_version.py"
     pyproject = files["pyproject.toml"].read_text()
-    assert not re.search(r'^version\s*=', pyproject, re.MULTILINE), "pyproject.toml writes a version of its own"
+    assert not re.search(r"^version\s*=", pyproject, re.MULTILINE), "pyproject.toml writes a version of its own"
     assert 'input = "python/gmmcore/_version.py"' in pyproject, "pyproject.toml does not read _version.py"
     cmake = files["CMakeLists.txt"].read_text()
     assert "python/gmmcore/_version.py" in cmake and "VERSION ${GMMCORE_VERSION}" in cmake, (

@@ -1,11 +1,10 @@
 """Input handling: the working-dtype rule, integer and list input, memory layouts, no mutation."""
 
+import gmmcore as g
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
-
-import gmmcore as g
 from conftest import make_problem
+from numpy.testing import assert_array_equal
 
 K, D, N = 3, 4, 50
 
@@ -13,8 +12,7 @@ FUNCS = {
     "forward": lambda w, mu, S, X, G: [g.forward(g.GMMParams(w, mu, S), X)],
     "expectation": lambda w, mu, S, X, G: [g.expectation(g.GMMParams(w, mu, S), X)],
     "log_likelihood": lambda w, mu, S, X, G: [g.log_likelihood(g.GMMParams(w, mu, S), X)],
-    "negative_log_likelihood": lambda w, mu, S, X, G: [
-        np.array(g.negative_log_likelihood(g.GMMParams(w, mu, S), X))],
+    "negative_log_likelihood": lambda w, mu, S, X, G: [np.array(g.negative_log_likelihood(g.GMMParams(w, mu, S), X))],
     "backward": lambda w, mu, S, X, G: list(g.backward(g.GMMParams(w, mu, S), X, G)),
     "em_step": lambda w, mu, S, X, G: list(g.em_step(g.GMMParams(w, mu, S), X)),
     "em_train": lambda w, mu, S, X, G: list(g.em_train(g.GMMParams(w, mu, S), X, 2)),
@@ -90,7 +88,9 @@ LAYOUTS = {
     "means-strided": ("means", lambda mu: np.repeat(mu, 2, axis=1)[:, ::2]),
     "covariances-fortran": ("covariances", np.asfortranarray),
     "covariances-transposed-view": (
-        "covariances", lambda S: np.ascontiguousarray(S.transpose(0, 2, 1)).transpose(0, 2, 1)),
+        "covariances",
+        lambda S: np.ascontiguousarray(S.transpose(0, 2, 1)).transpose(0, 2, 1),
+    ),
     "covariances-strided": ("covariances", lambda S: np.repeat(S, 2, axis=0)[::2]),
     "grad_output-fortran": ("grad_output", np.asfortranarray),
     "grad_output-strided": ("grad_output", lambda G: np.repeat(G, 2, axis=1)[:, ::2]),
@@ -117,8 +117,7 @@ def test_logsumexp_non_contiguous_is_bitwise_identical(axis):
     a = np.random.default_rng(0).standard_normal((30, 20))
     expected = g.logsumexp(a, axis=axis)
     assert_array_equal(g.logsumexp(np.asfortranarray(a), axis=axis), expected, strict=True)
-    assert_array_equal(g.logsumexp(np.repeat(a, 2, axis=1)[:, ::2], axis=axis), expected,
-                       strict=True)
+    assert_array_equal(g.logsumexp(np.repeat(a, 2, axis=1)[:, ::2], axis=axis), expected, strict=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -150,8 +149,7 @@ def test_init_params(k, d, dtype):
     assert isinstance(p, g.GMMParams)
     assert_array_equal(p.weights, np.full(k, 1.0 / k, dtype=expected_dtype), strict=True)
     assert_array_equal(p.means, np.zeros((k, d), dtype=expected_dtype), strict=True)
-    assert_array_equal(p.covariances, np.tile(np.eye(d, dtype=expected_dtype), (k, 1, 1)),
-                       strict=True)
+    assert_array_equal(p.covariances, np.tile(np.eye(d, dtype=expected_dtype), (k, 1, 1)), strict=True)
     assert g.forward(p, np.zeros((2, d), dtype=expected_dtype)).shape == (2, k)
 
 

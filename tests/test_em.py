@@ -1,13 +1,12 @@
 """em_step / em_train against the reference and scikit-learn, and EM's properties."""
 
+import gmmcore as g
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.mixture import GaussianMixture
-
-import gmmcore as g
 import reference as ref
 from conftest import assert_close, make_problem
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.mixture import GaussianMixture
 
 DTYPES = [np.float64, np.float32]
 FIELDS = ["weights", "means", "covariances"]
@@ -19,8 +18,9 @@ def start_params(problem, seed):
     k, d = mu.shape
     dtype = X.dtype
     shift = np.random.default_rng(seed).standard_normal(mu.shape)
-    return g.GMMParams(np.full(k, 1.0 / k, dtype=dtype), (mu + shift).astype(dtype),
-                       np.tile(np.eye(d, dtype=dtype), (k, 1, 1)))
+    return g.GMMParams(
+        np.full(k, 1.0 / k, dtype=dtype), (mu + shift).astype(dtype), np.tile(np.eye(d, dtype=dtype), (k, 1, 1))
+    )
 
 
 def assert_params_equal(actual, desired):
@@ -54,16 +54,23 @@ def test_em_train_matches_reference(n, d, k, dtype):
         assert_close(actual, desired, dtype, rtol=rtol)
 
 
-@pytest.mark.parametrize("d, k, epochs, jitter", [(1, 1, 1, 1e-6), (2, 3, 5, 1e-6),
-                                                  (4, 3, 10, 1e-3), (5, 4, 20, 1e-6)])
+@pytest.mark.parametrize("d, k, epochs, jitter", [(1, 1, 1, 1e-6), (2, 3, 5, 1e-6), (4, 3, 10, 1e-3), (5, 4, 20, 1e-6)])
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_em_train_matches_sklearn(d, k, epochs, jitter):
     problem = make_problem(400, d, k, seed=d + k + epochs)
     p = start_params(problem, seed=2)
     new = g.em_train(p, problem.X, epochs, jitter=jitter)
-    gm = GaussianMixture(k, covariance_type="full", tol=0, max_iter=epochs, reg_covar=jitter,
-                         weights_init=p.weights, means_init=p.means,
-                         precisions_init=np.linalg.inv(p.covariances), random_state=0)
+    gm = GaussianMixture(
+        k,
+        covariance_type="full",
+        tol=0,
+        max_iter=epochs,
+        reg_covar=jitter,
+        weights_init=p.weights,
+        means_init=p.means,
+        precisions_init=np.linalg.inv(p.covariances),
+        random_state=0,
+    )
     gm.fit(problem.X)
     assert_allclose(new.weights, gm.weights_, rtol=1e-8)
     assert_allclose(new.means, gm.means_, rtol=1e-8, atol=1e-10)
@@ -130,8 +137,9 @@ def test_zero_weight_component_stays_zero(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("step", [lambda p, X: g.em_step(p, X), lambda p, X: g.em_train(p, X, 3)],
-                         ids=["em_step", "em_train"])
+@pytest.mark.parametrize(
+    "step", [lambda p, X: g.em_step(p, X), lambda p, X: g.em_train(p, X, 3)], ids=["em_step", "em_train"]
+)
 def test_zero_samples_leave_model_unchanged(step, dtype):
     w, mu, Sigma, X = make_problem(0, 3, 2, dtype)
     new = step(g.GMMParams(w, mu, Sigma), X)
@@ -174,9 +182,12 @@ def test_jitter_is_added_to_the_diagonal(dtype):
     plain = g.em_step(p, problem.X, jitter=0.0)
     jittered = g.em_step(p, problem.X, jitter=1e-2)
     assert_params_equal(jittered[:2], plain[:2])
-    assert_allclose(jittered.covariances - plain.covariances,
-                    np.broadcast_to(1e-2 * np.eye(3), (2, 3, 3)), rtol=0,
-                    atol=20 * np.finfo(dtype).eps)
+    assert_allclose(
+        jittered.covariances - plain.covariances,
+        np.broadcast_to(1e-2 * np.eye(3), (2, 3, 3)),
+        rtol=0,
+        atol=20 * np.finfo(dtype).eps,
+    )
 
 
 @pytest.mark.parametrize("dtype, offset, rtol", [(np.float64, 1e6, 1e-8), (np.float32, 1e3, 1e-3)])
@@ -184,8 +195,9 @@ def test_large_offset_does_not_cancel(dtype, offset, rtol):
     """Covariances are accumulated around a shift, so a large common offset costs no accuracy."""
     problem = make_problem(1000, 3, 2, np.float64, seed=10)
     X = (problem.X + offset).astype(dtype)
-    p = g.GMMParams(problem.weights.astype(dtype), (problem.means + offset).astype(dtype),
-                    problem.covariances.astype(dtype))
+    p = g.GMMParams(
+        problem.weights.astype(dtype), (problem.means + offset).astype(dtype), problem.covariances.astype(dtype)
+    )
     new = g.em_step(p, X)
     expected = ref.ref_em_step(*p, X)
     assert_allclose(new.covariances, expected[2], rtol=rtol, atol=rtol * np.abs(expected[2]).max())

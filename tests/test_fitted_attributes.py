@@ -10,7 +10,6 @@ against C++ callers by ``cpp/tests/test_checks.cpp``.
 
 import numpy as np
 import pytest
-
 from gmmcore import GaussianMixture
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -55,25 +54,44 @@ def broken_models(model):
     ]
     if kind != "spherical":
         chol = cut_features(model.precisions_cholesky_, kind)
-        cases.append(("precisions_cholesky cut to fewer features", tampered(model, precisions_cholesky_=chol),
-                      "precisions_cholesky_"))
+        cases.append(
+            (
+                "precisions_cholesky cut to fewer features",
+                tampered(model, precisions_cholesky_=chol),
+                "precisions_cholesky_",
+            )
+        )
     if kind in ("full", "diag", "spherical"):
-        cases.append(("precisions_cholesky cut to fewer components",
-                      tampered(model, precisions_cholesky_=model.precisions_cholesky_[:2]), "precisions_cholesky_"))
+        cases.append(
+            (
+                "precisions_cholesky cut to fewer components",
+                tampered(model, precisions_cholesky_=model.precisions_cholesky_[:2]),
+                "precisions_cholesky_",
+            )
+        )
     if kind == "tied":
-        cases.append(("tied precision of a full model",
-                      tampered(model, precisions_cholesky_=np.stack([model.precisions_cholesky_] * 3)),
-                      "precisions_cholesky_"))
+        cases.append(
+            (
+                "tied precision of a full model",
+                tampered(model, precisions_cholesky_=np.stack([model.precisions_cholesky_] * 3)),
+                "precisions_cholesky_",
+            )
+        )
     if kind == "spherical":
-        cases.append(("spherical precision of the wrong size",
-                      tampered(model, precisions_cholesky_=np.r_[model.precisions_cholesky_, 1.0]),
-                      "precisions_cholesky_"))
+        cases.append(
+            (
+                "spherical precision of the wrong size",
+                tampered(model, precisions_cholesky_=np.r_[model.precisions_cholesky_, 1.0]),
+                "precisions_cholesky_",
+            )
+        )
     other = {"full": "diag", "tied": "full", "diag": "spherical", "spherical": "tied"}[kind]
     changed = tampered(model)
     changed.covariance_type = other
     cases.append((f"covariance_type changed to {other!r} after fit", changed, "precisions_cholesky_"))
-    cases.append(("means with a feature more", tampered(model, means_=np.c_[model.means_, model.means_[:, :1]]),
-                  "means_"))
+    cases.append(
+        ("means with a feature more", tampered(model, means_=np.c_[model.means_, model.means_[:, :1]]), "means_")
+    )
     return cases
 
 
@@ -87,7 +105,7 @@ def test_evaluation_refuses_inconsistent_attributes(fitted, data, method):
 
 def test_sample_refuses_inconsistent_attributes(fitted):
     """sample() draws from weights_, means_ and covariances_: zip() used to cut them to the shortest."""
-    for description, model, attribute in broken_models(fitted):
+    for _description, model, attribute in broken_models(fitted):
         if attribute == "precisions_cholesky_":  # sample() does not use it; break covariances_ instead
             model = tampered(fitted, covariances_=model.precisions_cholesky_)
             attribute = "(covariances_|weights_|means_)"
@@ -102,8 +120,12 @@ def test_warm_start_refuses_inconsistent_attributes(fitted, data):
         model.set_params(warm_start=True, max_iter=2)
         before = {k: v for k, v in model.__dict__.items()}
         # covariances_ is checked before precisions_cholesky_ here; both disagree with the type.
-        with pytest.raises(ValueError, match=attribute.replace("precisions_cholesky_", "(covariances|precisions_cholesky)_")
-                           if "covariance_type" in description else attribute):
+        with pytest.raises(
+            ValueError,
+            match=attribute.replace("precisions_cholesky_", "(covariances|precisions_cholesky)_")
+            if "covariance_type" in description
+            else attribute,
+        ):
             model.fit(data)
         # A failed fit leaves the estimator as it was (the same objects, untouched).
         assert model.__dict__.keys() == before.keys(), description

@@ -1,13 +1,12 @@
 """forward, expectation, log_likelihood and negative_log_likelihood against the reference."""
 
+import gmmcore as g
 import numpy as np
 import pytest
-import scipy.stats
-from numpy.testing import assert_allclose, assert_array_equal
-
-import gmmcore as g
 import reference as ref
+import scipy.stats
 from conftest import as_float64, assert_close, make_problem
+from numpy.testing import assert_allclose, assert_array_equal
 
 DTYPES = [np.float64, np.float32]
 SIZES = [0, 1, 7, 1000]
@@ -24,22 +23,21 @@ def grid(fn):
 @grid
 def test_forward_matches_reference(n, d, k, dtype):
     w, mu, Sigma, X = make_problem(n, d, k, dtype, seed=n + 10 * d + 100 * k)
-    assert_close(g.forward(g.GMMParams(w, mu, Sigma), X),
-                 ref.ref_forward(*as_float64(w, mu, Sigma, X)), dtype)
+    assert_close(g.forward(g.GMMParams(w, mu, Sigma), X), ref.ref_forward(*as_float64(w, mu, Sigma, X)), dtype)
 
 
 @grid
 def test_expectation_matches_reference(n, d, k, dtype):
     w, mu, Sigma, X = make_problem(n, d, k, dtype, seed=n + 10 * d + 100 * k)
-    assert_close(g.expectation(g.GMMParams(w, mu, Sigma), X),
-                 ref.ref_expectation(*as_float64(w, mu, Sigma, X)), dtype)
+    assert_close(g.expectation(g.GMMParams(w, mu, Sigma), X), ref.ref_expectation(*as_float64(w, mu, Sigma, X)), dtype)
 
 
 @grid
 def test_log_likelihood_matches_reference(n, d, k, dtype):
     w, mu, Sigma, X = make_problem(n, d, k, dtype, seed=n + 10 * d + 100 * k)
-    assert_close(g.log_likelihood(g.GMMParams(w, mu, Sigma), X),
-                 ref.ref_log_likelihood(*as_float64(w, mu, Sigma, X)), dtype)
+    assert_close(
+        g.log_likelihood(g.GMMParams(w, mu, Sigma), X), ref.ref_log_likelihood(*as_float64(w, mu, Sigma, X)), dtype
+    )
 
 
 @grid
@@ -53,8 +51,9 @@ def test_negative_log_likelihood_matches_reference(n, d, k, dtype):
 @pytest.mark.parametrize("d, k", [(1, 1), (2, 3), (5, 4)])
 def test_forward_matches_scipy_logpdf(d, k):
     w, mu, Sigma, X = make_problem(50, d, k, seed=7)
-    expected = np.stack([np.log(w[j]) + scipy.stats.multivariate_normal.logpdf(X, mu[j], Sigma[j])
-                         for j in range(k)], axis=1)
+    expected = np.stack(
+        [np.log(w[j]) + scipy.stats.multivariate_normal.logpdf(X, mu[j], Sigma[j]) for j in range(k)], axis=1
+    )
     assert_allclose(g.forward(g.GMMParams(w, mu, Sigma), X), expected, rtol=1e-10, atol=1e-10)
 
 
@@ -112,15 +111,13 @@ def test_zero_weight_component(zero, dtype):
     R = g.expectation(p, X)
     assert np.all(R[:, zero] == 0.0)
     assert_close(R, ref.ref_expectation(*as_float64(w, mu, Sigma, X)), dtype)
-    assert_close(g.log_likelihood(p, X), ref.ref_log_likelihood(*as_float64(w, mu, Sigma, X)),
-                 dtype)
+    assert_close(g.log_likelihood(p, X), ref.ref_log_likelihood(*as_float64(w, mu, Sigma, X)), dtype)
 
 
 def test_nll_is_sum_not_mean():
     w, mu, Sigma, X = make_problem(40, 2, 2, seed=9)
     p = g.GMMParams(w, mu, Sigma)
-    assert_allclose(g.negative_log_likelihood(p, X), -np.sum(g.log_likelihood(p, X)),
-                    rtol=1e-12)
+    assert_allclose(g.negative_log_likelihood(p, X), -np.sum(g.log_likelihood(p, X)), rtol=1e-12)
 
 
 def test_far_samples_stay_finite():

@@ -13,10 +13,9 @@ import signal
 import threading
 import time
 
+import gmmcore as g
 import numpy as np
 import pytest
-
-import gmmcore as g
 from gmmcore import GaussianMixture
 
 # Fits stopped after max_iter iterations on purpose.
@@ -74,6 +73,7 @@ def blobs():
 
 def iteration_cost(X, **params):
     """(seconds of a 1-iteration fit, seconds per further EM iteration), by difference."""
+
     def fit(max_iter):
         return lambda: GaussianMixture(6, random_state=0, tol=0, max_iter=max_iter, **params).fit(X)
 

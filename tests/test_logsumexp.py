@@ -1,15 +1,25 @@
 """logsumexp: SciPy semantics along any axis, with the -inf / +inf / overflow edge cases."""
 
+import gmmcore as g
 import numpy as np
 import pytest
+import reference as ref
 import scipy.special
 from numpy.testing import assert_allclose, assert_array_equal
 
-import gmmcore as g
-import reference as ref
-
-SHAPES_AXES = [((7,), -1), ((7,), 0), ((3, 5), -1), ((3, 5), 0), ((3, 5), 1), ((3, 5), -2),
-               ((2, 3, 4), 0), ((2, 3, 4), 1), ((2, 3, 4), -1), ((1, 1), -1), ((1000, 3), 0)]
+SHAPES_AXES = [
+    ((7,), -1),
+    ((7,), 0),
+    ((3, 5), -1),
+    ((3, 5), 0),
+    ((3, 5), 1),
+    ((3, 5), -2),
+    ((2, 3, 4), 0),
+    ((2, 3, 4), 1),
+    ((2, 3, 4), -1),
+    ((1, 1), -1),
+    ((1000, 3), 0),
+]
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-6)])
@@ -29,17 +39,20 @@ def test_default_axis_is_last():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("row, expected", [
-    ([-np.inf, -np.inf, -np.inf], -np.inf),
-    ([-np.inf], -np.inf),
-    ([np.inf, 0.0], np.inf),
-    ([1.0, np.inf, -np.inf], np.inf),
-    ([np.inf, np.inf], np.inf),
-    ([-np.inf, 3.0, -np.inf], 3.0),
-    ([-1000.0, -1000.0], -1000.0 + np.log(2.0)),
-    ([1000.0, 1000.0], 1000.0 + np.log(2.0)),
-    ([], -np.inf),
-])
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        ([-np.inf, -np.inf, -np.inf], -np.inf),
+        ([-np.inf], -np.inf),
+        ([np.inf, 0.0], np.inf),
+        ([1.0, np.inf, -np.inf], np.inf),
+        ([np.inf, np.inf], np.inf),
+        ([-np.inf, 3.0, -np.inf], 3.0),
+        ([-1000.0, -1000.0], -1000.0 + np.log(2.0)),
+        ([1000.0, 1000.0], 1000.0 + np.log(2.0)),
+        ([], -np.inf),
+    ],
+)
 def test_edge_rows(row, expected, dtype):
     out = g.logsumexp(np.array(row, dtype=dtype))
     assert np.ndim(out) == 0 and np.asarray(out).dtype == dtype
@@ -68,10 +81,16 @@ def test_all_minus_inf_slices_give_minus_inf(axis):
     assert np.sum(out == -np.inf) == 1
 
 
-@pytest.mark.parametrize("shape, axis, out_shape", [
-    ((0,), -1, ()), ((3, 0), -1, (3,)), ((0, 3), -1, (0,)), ((0, 3), 0, (3,)),
-    ((2, 0, 4), 1, (2, 4)),
-])
+@pytest.mark.parametrize(
+    "shape, axis, out_shape",
+    [
+        ((0,), -1, ()),
+        ((3, 0), -1, (3,)),
+        ((0, 3), -1, (0,)),
+        ((0, 3), 0, (3,)),
+        ((2, 0, 4), 1, (2, 4)),
+    ],
+)
 def test_empty_axis_gives_minus_inf(shape, axis, out_shape):
     out = g.logsumexp(np.zeros(shape), axis=axis)
     assert np.shape(out) == out_shape
@@ -81,8 +100,7 @@ def test_empty_axis_gives_minus_inf(shape, axis, out_shape):
 def test_integer_and_list_input():
     out = g.logsumexp([[1, 2, 3], [4, 5, 6]])
     assert out.dtype == np.float64
-    assert_allclose(out, scipy.special.logsumexp([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], axis=-1),
-                    rtol=1e-14)
+    assert_allclose(out, scipy.special.logsumexp([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], axis=-1), rtol=1e-14)
 
 
 @pytest.mark.parametrize("a", [[np.nan], [1.0, np.nan, np.inf], [[0.0, 1.0], [np.nan, -np.inf]]])
@@ -97,9 +115,11 @@ def test_axis_out_of_range(axis):
         g.logsumexp(np.zeros((2, 3)), axis=axis)
 
 
-@pytest.mark.parametrize("a", [np.ones(3, dtype=complex), np.ones(3, dtype=bool),
-                               np.array(["1", "2"]), np.array([1.0, 2.0], dtype=object)],
-                         ids=["complex", "bool", "str", "object"])
+@pytest.mark.parametrize(
+    "a",
+    [np.ones(3, dtype=complex), np.ones(3, dtype=bool), np.array(["1", "2"]), np.array([1.0, 2.0], dtype=object)],
+    ids=["complex", "bool", "str", "object"],
+)
 def test_non_real_rejected(a):
     with pytest.raises(TypeError, match="must be a real numeric array"):
         g.logsumexp(a)

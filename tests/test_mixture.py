@@ -12,13 +12,12 @@ import pickle
 import joblib
 import numpy as np
 import pytest
+from conftest import assert_close, make_problem
+from gmmcore import GaussianMixture
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import adjusted_rand_score
-
-from conftest import assert_close, make_problem
-from gmmcore import GaussianMixture
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 INIT_PARAMS = ["kmeans", "k-means++", "random", "random_from_data"]
@@ -125,8 +124,9 @@ def test_float32_sample_weight_fit_stays_float32(covariance_type):
 @pytest.mark.parametrize("init_params, n_init", [("kmeans", 1), ("k-means++", 1), ("random_from_data", 5)])
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_fit_recovers_separated_blobs(covariance_type, init_params, n_init):
-    gm = GaussianMixture(4, covariance_type=covariance_type, init_params=init_params, n_init=n_init,
-                         random_state=0).fit(BLOBS)
+    gm = GaussianMixture(
+        4, covariance_type=covariance_type, init_params=init_params, n_init=n_init, random_state=0
+    ).fit(BLOBS)
     assert gm.converged_
     assert adjusted_rand_score(BLOB_LABELS, gm.predict(BLOBS)) > 0.99
     assert_allclose(gm.means_[blob_order(gm.means_)], BLOB_CENTRES, atol=0.2)
@@ -150,8 +150,9 @@ def test_kmeans_initialisation_alone_recovers_blobs(covariance_type):
 def test_seeded_initialisation_starts_from_distinct_samples(covariance_type, init_params, seed, dtype):
     """As scikit-learn: one sample per component, weights 1/n_samples, covariances reg_covar."""
     X = BLOBS.astype(dtype)
-    gm = GaussianMixture(4, covariance_type=covariance_type, init_params=init_params, max_iter=0,
-                         random_state=seed).fit(X)
+    gm = GaussianMixture(
+        4, covariance_type=covariance_type, init_params=init_params, max_iter=0, random_state=seed
+    ).fit(X)
     distances = np.linalg.norm(X[None, :, :].astype(np.float64) - gm.means_[:, None, :], axis=2)
     rows = distances.argmin(axis=1)
     assert len(set(rows)) == 4
@@ -166,8 +167,9 @@ def test_seeded_initialisation_starts_from_distinct_samples(covariance_type, ini
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_random_initialisation_starts_near_the_data_mean(covariance_type):
     """Random responsibilities average out: every initial mean is near the overall mean (a poor start)."""
-    gm = GaussianMixture(4, covariance_type=covariance_type, init_params="random", max_iter=0,
-                         random_state=0).fit(BLOBS)
+    gm = GaussianMixture(4, covariance_type=covariance_type, init_params="random", max_iter=0, random_state=0).fit(
+        BLOBS
+    )
     assert np.all(np.linalg.norm(gm.means_ - BLOBS.mean(axis=0), axis=1) < 0.5)
     assert_allclose(gm.weights_, 0.25, atol=0.02)
 
@@ -305,8 +307,9 @@ def test_warm_start_runs_one_initialisation_after_the_first_fit():
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_n_init_keeps_the_best_initialisation(covariance_type):
     X = make_problem(300, 2, 4, seed=17).X
-    params = dict(n_components=4, covariance_type=covariance_type, init_params="random_from_data",
-                  random_state=0, max_iter=300)
+    params = dict(
+        n_components=4, covariance_type=covariance_type, init_params="random_from_data", random_state=0, max_iter=300
+    )
     trajectories = {}
 
     def record(init, n_iter, lower_bound, change):
@@ -333,8 +336,9 @@ def test_n_init_keeps_the_best_initialisation(covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_lower_bound_history(covariance_type, init_params):
     X = make_problem(400, 3, 3, seed=18).X
-    gm = GaussianMixture(3, covariance_type=covariance_type, init_params=init_params, tol=1e-6,
-                         max_iter=60, random_state=1).fit(X)
+    gm = GaussianMixture(
+        3, covariance_type=covariance_type, init_params=init_params, tol=1e-6, max_iter=60, random_state=1
+    ).fit(X)
     history = np.array(gm.lower_bounds_)
     assert isinstance(gm.lower_bounds_, list)
     assert len(history) == gm.n_iter_ > 1
@@ -371,8 +375,7 @@ def degenerate_data(name):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_degenerate_data_gives_a_finite_model(covariance_type, case, init_params):
     X, n_components = degenerate_data(case)
-    gm = GaussianMixture(n_components, covariance_type=covariance_type, init_params=init_params,
-                         random_state=0).fit(X)
+    gm = GaussianMixture(n_components, covariance_type=covariance_type, init_params=init_params, random_state=0).fit(X)
     assert_valid_model(gm, X)
 
 
@@ -402,8 +405,9 @@ def test_identical_points_single_component_covariance_is_reg_covar(covariance_ty
 def test_zero_reg_covar_on_identical_points_raises(case, covariance_type, dtype):
     X, n_components = degenerate_data(case)
     with pytest.raises(ValueError, match="ill-defined empirical covariance") as error:
-        GaussianMixture(n_components, covariance_type=covariance_type, reg_covar=0.0,
-                        random_state=0).fit(X.astype(dtype))
+        GaussianMixture(n_components, covariance_type=covariance_type, reg_covar=0.0, random_state=0).fit(
+            X.astype(dtype)
+        )
     assert ("float32" in str(error.value)) == (dtype == np.float32)
 
 
@@ -412,8 +416,9 @@ def test_zero_reg_covar_on_identical_points_raises(case, covariance_type, dtype)
 
 def weighted_problem(covariance_type, seed=20):
     X = make_problem(200, 2, 3, seed=seed).X
-    return X, dict(n_components=3, covariance_type=covariance_type, tol=1e-6, max_iter=300,
-                   **given_start(X, 3, covariance_type))
+    return X, dict(
+        n_components=3, covariance_type=covariance_type, tol=1e-6, max_iter=300, **given_start(X, 3, covariance_type)
+    )
 
 
 @pytest.mark.parametrize("weight_dtype", [np.int64, np.float64])
@@ -454,7 +459,7 @@ def at_alignment(values, offset):
     """A copy of `values` whose data start `offset` items past a 64-byte boundary."""
     buffer = np.empty(len(values) + 64, dtype=values.dtype)
     start = (-buffer.ctypes.data % 64) // values.itemsize + offset
-    copy = buffer[start:start + len(values)]
+    copy = buffer[start : start + len(values)]
     copy[:] = values
     return copy
 
@@ -464,20 +469,26 @@ def at_alignment(values, offset):
 def test_fit_does_not_depend_on_the_alignment_of_sample_weight(covariance_type):
     X = make_problem(1000, 2, 1, seed=34).X
     weights = np.random.default_rng(34).uniform(0.5, 2.0, len(X))
-    fits = [GaussianMixture(1, covariance_type=covariance_type).fit(X, sample_weight=at_alignment(weights, offset))
-            for offset in range(8)]
+    fits = [
+        GaussianMixture(1, covariance_type=covariance_type).fit(X, sample_weight=at_alignment(weights, offset))
+        for offset in range(8)
+    ]
     for fit in fits[1:]:
         assert_same_fit(fit, fits[0])
 
 
-@pytest.mark.parametrize("sample_weight, message", [
-    (np.r_[-1.0, np.ones(49)], "Negative values in data passed to `sample_weight`"),
-    (np.ones(49), r"sample_weight.shape == \(49,\), expected \(50,\)"),
-    (np.ones((50, 1)), r"sample_weight.shape == \(50, 1\), expected \(50,\)"),
-    (np.zeros(50), "Sample weights sum to zero"),
-    (np.r_[np.nan, np.ones(49)], "sample_weight contains NaN"),
-    (np.r_[np.inf, np.ones(49)], "sample_weight contains infinity"),
-], ids=["negative", "short", "2d", "all-zero", "nan", "inf"])
+@pytest.mark.parametrize(
+    "sample_weight, message",
+    [
+        (np.r_[-1.0, np.ones(49)], "Negative values in data passed to `sample_weight`"),
+        (np.ones(49), r"sample_weight.shape == \(49,\), expected \(50,\)"),
+        (np.ones((50, 1)), r"sample_weight.shape == \(50, 1\), expected \(50,\)"),
+        (np.zeros(50), "Sample weights sum to zero"),
+        (np.r_[np.nan, np.ones(49)], "sample_weight contains NaN"),
+        (np.r_[np.inf, np.ones(49)], "sample_weight contains infinity"),
+    ],
+    ids=["negative", "short", "2d", "all-zero", "nan", "inf"],
+)
 def test_invalid_sample_weight_raises(sample_weight, message):
     X = make_problem(50, 2, 2, seed=23).X
     with pytest.raises(ValueError, match=message):
@@ -493,8 +504,9 @@ def test_invalid_sample_weight_raises(sample_weight, message):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_fit_predict_equals_fit_then_predict(covariance_type, init_params, max_iter):
     X = make_problem(300, 2, 3, seed=24).X
-    params = dict(n_components=3, covariance_type=covariance_type, init_params=init_params,
-                  max_iter=max_iter, random_state=0)
+    params = dict(
+        n_components=3, covariance_type=covariance_type, init_params=init_params, max_iter=max_iter, random_state=0
+    )
     labels = GaussianMixture(**params).fit_predict(X)
     assert_array_equal(labels, GaussianMixture(**params).fit(X).predict(X), strict=True)
 
@@ -523,12 +535,16 @@ def test_fewer_samples_than_components_raises():
         GaussianMixture(5).fit(np.arange(6.0).reshape(3, 2))
 
 
-@pytest.mark.parametrize("X, message", [
-    (np.ones((1, 2)), "minimum of 2 is required"),
-    (np.ones(5), "Expected 2D array"),
-    (np.r_[np.nan, np.ones(9)].reshape(5, 2), "Input X contains NaN"),
-    (np.r_[np.inf, np.ones(9)].reshape(5, 2), "Input X contains infinity"),
-], ids=["one-sample", "1d", "nan", "inf"])
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.ones((1, 2)), "minimum of 2 is required"),
+        (np.ones(5), "Expected 2D array"),
+        (np.r_[np.nan, np.ones(9)].reshape(5, 2), "Input X contains NaN"),
+        (np.r_[np.inf, np.ones(9)].reshape(5, 2), "Input X contains infinity"),
+    ],
+    ids=["one-sample", "1d", "nan", "inf"],
+)
 def test_invalid_training_data_raises(X, message):
     with pytest.raises(ValueError, match=message):
         GaussianMixture(1).fit(X)
@@ -596,7 +612,8 @@ def test_callback_called_once_per_iteration(n_init, verbose):
     X = make_problem(200, 2, 3, seed=27).X
     calls = []
     gm = GaussianMixture(3, n_init=n_init, verbose=verbose, random_state=0).fit(
-        X, callback=lambda *args: calls.append(args))
+        X, callback=lambda *args: calls.append(args)
+    )
     assert sorted({c[0] for c in calls}) == list(range(n_init))
     for init in range(n_init):
         mine = [c for c in calls if c[0] == init]
@@ -666,9 +683,22 @@ def test_clone_gives_an_unfitted_copy_that_refits_identically():
 
 
 def test_get_params_set_params_round_trip():
-    params = dict(n_components=3, covariance_type="tied", tol=1e-4, reg_covar=1e-5, max_iter=50, n_init=2,
-                  init_params="k-means++", weights_init=np.full(3, 1 / 3), means_init=np.zeros((3, 2)),
-                  precisions_init=np.eye(2), random_state=7, warm_start=True, verbose=0, verbose_interval=5)
+    params = dict(
+        n_components=3,
+        covariance_type="tied",
+        tol=1e-4,
+        reg_covar=1e-5,
+        max_iter=50,
+        n_init=2,
+        init_params="k-means++",
+        weights_init=np.full(3, 1 / 3),
+        means_init=np.zeros((3, 2)),
+        precisions_init=np.eye(2),
+        random_state=7,
+        warm_start=True,
+        verbose=0,
+        verbose_interval=5,
+    )
     gm = GaussianMixture(**params)
     assert gm.get_params() == params  # the very objects passed
     other = GaussianMixture().set_params(**gm.get_params())
@@ -705,6 +735,5 @@ def test_layout_and_container_of_X_do_not_matter(covariance_type):
     strided = np.repeat(X, 2, axis=1)[:, ::2]
     assert not strided.flags.c_contiguous
     for variant in (np.asfortranarray(X), X.tolist(), strided):
-        assert_same_fit(GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(variant),
-                        reference)
+        assert_same_fit(GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(variant), reference)
     assert_array_equal(reference.predict_proba(strided), reference.predict_proba(X), strict=True)

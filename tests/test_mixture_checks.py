@@ -8,9 +8,8 @@ project-wide ``filterwarnings = ["error"]`` stays in force: any warning that
 escapes a check is a failure.
 """
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
-
 from gmmcore import GaussianMixture
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 
 @parametrize_with_checks([GaussianMixture()])

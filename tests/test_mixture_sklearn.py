@@ -12,13 +12,12 @@ import re
 
 import numpy as np
 import pytest
+from conftest import assert_close, make_problem, random_spd
+from gmmcore import GaussianMixture
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils._param_validation import InvalidParameterError
-
-from conftest import assert_close, make_problem, random_spd
-from gmmcore import GaussianMixture
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 PARAMETERS = ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"]
@@ -31,7 +30,8 @@ def initial_params(covariance_type, X, n_components, seed):
     n_samples, n_features = X.shape
     weights = rng.dirichlet(np.full(n_components, 5.0))
     means = X[rng.choice(n_samples, n_components, replace=False)] + 0.1 * rng.standard_normal(
-        (n_components, n_features))
+        (n_components, n_features)
+    )
     covariances = random_spd(rng, n_components, n_features)
     variances = np.einsum("kii->ki", covariances)
     precisions = {
@@ -93,8 +93,13 @@ FIT_CASES = [
 def test_fit_matches_sklearn(covariance_type, case):
     name, n, d, k, max_iter, tol, converges = case
     X = make_problem(n, d, k, seed=n + 10 * d + 100 * k).X
-    params = dict(n_components=k, covariance_type=covariance_type, max_iter=max_iter, tol=tol,
-                  **initial_params(covariance_type, X, k, seed=len(name)))
+    params = dict(
+        n_components=k,
+        covariance_type=covariance_type,
+        max_iter=max_iter,
+        tol=tol,
+        **initial_params(covariance_type, X, k, seed=len(name)),
+    )
     ours, theirs = fit_both(X, converges, **params)
 
     assert ours.converged_ is theirs.converged_ is converges
@@ -106,8 +111,7 @@ def test_fit_matches_sklearn(covariance_type, case):
         assert_close(getattr(ours, attribute), getattr(theirs, attribute), np.float64, rtol=RTOL)
     assert_close(ours.lower_bound_, theirs.lower_bound_, np.float64, rtol=RTOL)
     assert len(ours.lower_bounds_) == len(theirs.lower_bounds_) == ours.n_iter_
-    assert_close(np.array(ours.lower_bounds_), np.array(theirs.lower_bounds_, dtype=float), np.float64,
-                 rtol=RTOL)
+    assert_close(np.array(ours.lower_bounds_), np.array(theirs.lower_bounds_, dtype=float), np.float64, rtol=RTOL)
     assert_close(ours.predict_proba(X), theirs.predict_proba(X), np.float64, rtol=RTOL)
     assert_close(ours.score_samples(X), theirs.score_samples(X), np.float64, rtol=RTOL)
     assert_allclose(ours.score(X), theirs.score(X), rtol=RTOL)
@@ -192,8 +196,14 @@ def test_sample_matches_sklearn_bitwise(covariance_type, dtype):
 def test_warm_start_matches_sklearn(covariance_type):
     """warm_start=True, max_iter=1, called repeatedly: the same continuation as scikit-learn's."""
     X = make_problem(300, 2, 3, seed=8).X
-    params = dict(n_components=3, covariance_type=covariance_type, warm_start=True, max_iter=1, tol=0.0,
-                  **initial_params(covariance_type, X, 3, seed=8))
+    params = dict(
+        n_components=3,
+        covariance_type=covariance_type,
+        warm_start=True,
+        max_iter=1,
+        tol=0.0,
+        **initial_params(covariance_type, X, 3, seed=8),
+    )
     ours, theirs = GaussianMixture(**params), SkGaussianMixture(**params)
     for _ in range(5):
         with pytest.warns(ConvergenceWarning):
@@ -213,8 +223,7 @@ def mask_times(text):
 @pytest.mark.parametrize("verbose", [1, 2])
 def test_verbose_output_matches_sklearn(capsys, verbose):
     X = make_problem(300, 2, 3, seed=9).X
-    params = dict(n_components=3, verbose=verbose, verbose_interval=2, n_init=2,
-                  **initial_params("full", X, 3, seed=9))
+    params = dict(n_components=3, verbose=verbose, verbose_interval=2, n_init=2, **initial_params("full", X, 3, seed=9))
     GaussianMixture(**params).fit(X)
     ours = capsys.readouterr().out
     SkGaussianMixture(**params).fit(X)

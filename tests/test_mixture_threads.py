@@ -54,8 +54,9 @@ print(json.dumps(out))
 
 def fit_with_threads(n_threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(n_threads))
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
-                          timeout=300, check=True, cwd=TESTS_DIR)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300, check=True, cwd=TESTS_DIR
+    )
     return json.loads(proc.stdout)
 
 

@@ -45,7 +45,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from gmmcore import GaussianMixture, load
 from gmmcore._model_io import ModelFileError
 
@@ -55,8 +54,17 @@ NAME = "fuzz.gmm"
 PREFIX = struct.Struct("<8sIQ")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 FITTED = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_")
-PARAMS = ("tol", "reg_covar", "max_iter", "n_init", "init_params", "random_state", "warm_start", "verbose",
-          "verbose_interval")
+PARAMS = (
+    "tol",
+    "reg_covar",
+    "max_iter",
+    "n_init",
+    "init_params",
+    "random_state",
+    "warm_start",
+    "verbose",
+    "verbose_interval",
+)
 PAYLOAD_STATE = frozenset(FITTED) | {"lower_bound_", "lower_bounds_"}
 METADATA_STATE = frozenset(PARAMS) | {"converged_", "n_iter_", "feature_names_in_"}
 TRIED = Counter()  # files loaded, per test
@@ -64,12 +72,60 @@ TRIED = Counter()  # files loaded, per test
 # Raw JSON texts written in place of a header value (NaN, Infinity and the deep nestings are
 # not JSON that json.dumps writes, so the values are spliced in as text).
 HOSTILE = [
-    "0", "1", "2", "3", "-1", "-2", "-0", "7", str(2**31), str(2**32 - 1), str(2**32), str(2**53 + 1),
-    str(2**62), str(2**63 - 1), str(2**63), str(2**64), str(10**30), str(-(2**63)), str(-(2**63) - 1),
-    "1" + "0" * 5000, "0.5", "2.0", "-0.0", "1e-320", "1e308", "1e400", "-1e400", "NaN", "Infinity",
-    "-Infinity", '""', '"x"', '"full"', '"float32"', '"<f4"', '"weights"', '"\\u0000"', '"\\ud800"',
-    '"' + "a" * 100000 + '"', "null", "true", "false", "[]", "{}", "[1]", "[2,3]", "[3,3]", "[[2,3]]", "[null]",
-    '["a","b","c"]', '{"a":1}', "[1099511627776,1099511627776]", "[" * 100000, "[" * 3000 + "]" * 3000,
+    "0",
+    "1",
+    "2",
+    "3",
+    "-1",
+    "-2",
+    "-0",
+    "7",
+    str(2**31),
+    str(2**32 - 1),
+    str(2**32),
+    str(2**53 + 1),
+    str(2**62),
+    str(2**63 - 1),
+    str(2**63),
+    str(2**64),
+    str(10**30),
+    str(-(2**63)),
+    str(-(2**63) - 1),
+    "1" + "0" * 5000,
+    "0.5",
+    "2.0",
+    "-0.0",
+    "1e-320",
+    "1e308",
+    "1e400",
+    "-1e400",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    '""',
+    '"x"',
+    '"full"',
+    '"float32"',
+    '"<f4"',
+    '"weights"',
+    '"\\u0000"',
+    '"\\ud800"',
+    '"' + "a" * 100000 + '"',
+    "null",
+    "true",
+    "false",
+    "[]",
+    "{}",
+    "[1]",
+    "[2,3]",
+    "[3,3]",
+    "[[2,3]]",
+    "[null]",
+    '["a","b","c"]',
+    '{"a":1}',
+    "[1099511627776,1099511627776]",
+    "[" * 100000,
+    "[" * 3000 + "]" * 3000,
     "[" * 900 + "]" * 900,
 ]
 
@@ -379,15 +435,40 @@ def test_prefix_fields_rewritten(saved, campaign):
     for label, (model, data) in saved.items():
         header_size = PREFIX.unpack_from(data)[2]
         header_bytes, payload = data[PREFIX.size : PREFIX.size + header_size], data[PREFIX.size + header_size : -32]
-        for size in (0, 1, header_size - 2, header_size - 1, header_size + 1, header_size + 2, header_size + 8,
-                     len(data), 2**26 + 1, 2**32, 2**63, 2**64 - 1):
+        for size in (
+            0,
+            1,
+            header_size - 2,
+            header_size - 1,
+            header_size + 1,
+            header_size + 2,
+            header_size + 8,
+            len(data),
+            2**26 + 1,
+            2**32,
+            2**63,
+            2**64 - 1,
+        ):
             what = f"{label} header length {size}"
             campaign.load(seal(header_bytes, payload, header_size=size), model, what, "error")
         for version in (0, 2, 2**31, 2**32 - 1):
             campaign.load(seal(header_bytes, payload, version=version), model, f"{label} version {version}", "error")
-        for body in (b"", b" ", b"\xff\xfe", b"\xc0\xaf", header_bytes.replace(b'"', b"\xff", 1),
-                     b"\xef\xbb\xbf" + header_bytes, header_bytes + b"x", header_bytes + header_bytes,
-                     b"[" + header_bytes + b"]", b"null", b"3", b'"header"', b"true", b"[" * 100000):
+        for body in (
+            b"",
+            b" ",
+            b"\xff\xfe",
+            b"\xc0\xaf",
+            header_bytes.replace(b'"', b"\xff", 1),
+            b"\xef\xbb\xbf" + header_bytes,
+            header_bytes + b"x",
+            header_bytes + header_bytes,
+            b"[" + header_bytes + b"]",
+            b"null",
+            b"3",
+            b'"header"',
+            b"true",
+            b"[" * 100000,
+        ):
             campaign.load(seal(body, payload), model, f"{label} header text {body[:20]!r}", "error")
     campaign.check(250)
 
@@ -410,8 +491,18 @@ def test_huge_lengths_and_overflowing_sizes_fail_fast(saved, campaign):
         # Whole headers that agree with themselves about an enormous model. Sizes wrap
         # around in int64 arithmetic (e.g. 4 * 2**62 == 0), so payload_nbytes is also
         # tried as the wrapped total a reader computing in int64 would expect.
-        for k, d, m in ((2**62, 3, n), (4, 2**62, n), (2**32, 2**32, n), (2, 2**63, n), (2**63, 1, n),
-                        (2**64, 3, n), (1, 2**40, n), (2, 3, 2**62), (2, 3, 2**63), (2, 3, 2**64)):
+        for k, d, m in (
+            (2**62, 3, n),
+            (4, 2**62, n),
+            (2**32, 2**32, n),
+            (2, 2**63, n),
+            (2**63, 1, n),
+            (2**64, 3, n),
+            (1, 2**40, n),
+            (2, 3, 2**62),
+            (2, 3, 2**63),
+            (2, 3, 2**64),
+        ):
             edited = {**copy.deepcopy(header), "n_components": k, "n_features": d, "feature_names": None}
             shapes = expected_shapes(header["covariance_type"], k, d, m)
             itemsizes = [np.dtype(entry["dtype"]).itemsize for entry in edited["arrays"]]

@@ -9,11 +9,10 @@ import struct
 
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
-
 from gmmcore import GaussianMixture
 from gmmcore import _model_io as model_io
 from gmmcore._model_io import ModelFileError
+from sklearn.exceptions import NotFittedError
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = ["weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"]
@@ -160,7 +159,13 @@ def test_file_follows_the_documented_layout():
         np.testing.assert_array_equal(array, expected)
     assert offset == len(payload)
     assert [a["name"] for a in header["arrays"]] == [
-        "weights", "means", "covariances", "precisions_cholesky", "precisions", "lower_bound", "lower_bounds"
+        "weights",
+        "means",
+        "covariances",
+        "precisions_cholesky",
+        "precisions",
+        "lower_bound",
+        "lower_bounds",
     ]
 
 

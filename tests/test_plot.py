@@ -4,17 +4,15 @@ import sys
 
 import numpy as np
 import pytest
-
 from gmmcore import GaussianMixture
 from gmmcore.plot import component_ellipse
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")  # no display in tests; set before pyplot is imported anywhere
 
+from gmmcore.plot import plot_criterion, plot_mixture  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Ellipse  # noqa: E402
-
-from gmmcore.plot import plot_criterion, plot_mixture  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 

@@ -49,14 +49,13 @@ import os
 import warnings
 from dataclasses import dataclass
 
+import gmmcore as g
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
-
-import gmmcore as g
 
 # ------------------------------------------------------------------ settings
 
@@ -130,8 +129,18 @@ def random_covariances(rng, k, d, cond):
 
 
 @st.composite
-def problems(draw, dtype=None, n=(1, 60), d=(1, 5), k=(1, 4), max_cond=1e3, scaled=True,
-             duplicates=True, outliers=True, zero_weight=True):
+def problems(
+    draw,
+    dtype=None,
+    n=(1, 60),
+    d=(1, 5),
+    k=(1, 4),
+    max_cond=1e3,
+    scaled=True,
+    duplicates=True,
+    outliers=True,
+    zero_weight=True,
+):
     """A random well-posed problem; see the module docstring."""
     dtype = np.dtype(draw(st.sampled_from(DTYPES)) if dtype is None else dtype)
     n = draw(st.integers(*n)) if isinstance(n, tuple) else n
@@ -169,11 +178,14 @@ def problems(draw, dtype=None, n=(1, 60), d=(1, 5), k=(1, 4), max_cond=1e3, scal
         targets = rng.choice(n, size=n_duplicates, replace=False)
         X[targets] = X[rng.integers(0, n, size=n_duplicates)]
     unit = (weights, means, covariances, X)
-    scaled_arrays = [np.asarray(a, dtype=dtype) for a in
-                     (weights, means * scale, covariances * (scale * scale), X * scale)]
-    note(f"problem: dtype={dtype.name} N={n} D={d} K={k} scale=2**{math.log2(scale):.3f} cond={cond} "
-         f"spread={spread} alpha={alpha} zero_weight={has_zero_weight} duplicates={n_duplicates} "
-         f"outliers={n_outliers} seed={seed}")
+    scaled_arrays = [
+        np.asarray(a, dtype=dtype) for a in (weights, means * scale, covariances * (scale * scale), X * scale)
+    ]
+    note(
+        f"problem: dtype={dtype.name} N={n} D={d} K={k} scale=2**{math.log2(scale):.3f} cond={cond} "
+        f"spread={spread} alpha={alpha} zero_weight={has_zero_weight} duplicates={n_duplicates} "
+        f"outliers={n_outliers} seed={seed}"
+    )
     return Problem(dtype, scale, *scaled_arrays, unit=unit, max_cond=cond)
 
 
@@ -230,8 +242,15 @@ LAYOUTS = ("C", "F", "strided", "reversed", "readonly")
 def fingerprint(value):
     """What must not change about an input: type, dtype, shape, strides, data address and bytes."""
     if isinstance(value, np.ndarray):
-        return ("ndarray", value.dtype.str, value.shape, value.strides,
-                value.__array_interface__["data"][0], value.flags.writeable, value.tobytes())
+        return (
+            "ndarray",
+            value.dtype.str,
+            value.shape,
+            value.strides,
+            value.__array_interface__["data"][0],
+            value.flags.writeable,
+            value.tobytes(),
+        )
     return (type(value).__name__, repr(value))
 
 
@@ -274,10 +293,14 @@ def model_from(problem, covariance_type="full"):
     """A GaussianMixture whose fitted parameters are the problem's own (max_iter=0 from *_init)."""
     n, _, k = problem.shape
     X = np.repeat(problem.X, max(1, math.ceil(max(2, k) / n)), axis=0)  # fit needs N >= max(2, K)
-    gm = g.GaussianMixture(k, covariance_type=covariance_type, max_iter=0,
-                           weights_init=problem.weights,
-                           means_init=problem.means.astype(np.float64),
-                           precisions_init=precisions_for(problem, covariance_type))
+    gm = g.GaussianMixture(
+        k,
+        covariance_type=covariance_type,
+        max_iter=0,
+        weights_init=problem.weights,
+        means_init=problem.means.astype(np.float64),
+        precisions_init=precisions_for(problem, covariance_type),
+    )
     return gm.fit(X)
 
 
@@ -288,8 +311,18 @@ FIT_REG = {DTYPES[0]: 1e-6, DTYPES[1]: 1e-2}
 
 
 def fitted_attributes(gm):
-    names = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
-             "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_")
+    names = (
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_",
+        "precisions_cholesky_",
+        "converged_",
+        "n_iter_",
+        "lower_bound_",
+        "lower_bounds_",
+        "n_features_in_",
+    )
     return {name: getattr(gm, name) for name in names}
 
 
@@ -453,17 +486,25 @@ NON_FINITE = st.sampled_from([np.nan, np.inf, -np.inf])
 
 
 @examples()
-@given(problems(), st.sampled_from(["weights", "means", "covariances", "X", "grad_output"]), NON_FINITE,
-       st.integers(0, 2**32 - 1))
+@given(
+    problems(),
+    st.sampled_from(["weights", "means", "covariances", "X", "grad_output"]),
+    NON_FINITE,
+    st.integers(0, 2**32 - 1),
+)
 def test_nan_or_inf_input_raises_value_error(problem, where, bad, seed):
     """A NaN or +-inf in any argument of any functional-API call raises ValueError naming that argument
     (in a covariance, placed symmetrically); NaN in logsumexp's input raises ValueError, while +-inf there is
     allowed and gives +-inf, never NaN."""
     n, d, k = problem.shape
     rng = np.random.default_rng(seed)
-    arrays = {"weights": problem.weights.copy(), "means": problem.means.copy(),
-              "covariances": problem.covariances.copy(), "X": problem.X.copy(),
-              "grad_output": positive_grad_output(rng, n, k, problem.dtype)}
+    arrays = {
+        "weights": problem.weights.copy(),
+        "means": problem.means.copy(),
+        "covariances": problem.covariances.copy(),
+        "X": problem.X.copy(),
+        "grad_output": positive_grad_output(rng, n, k, problem.dtype),
+    }
     target = arrays[where]
     index = tuple(int(rng.integers(s)) for s in target.shape)
     target[index] = bad
@@ -473,12 +514,16 @@ def test_nan_or_inf_input_raises_value_error(problem, where, bad, seed):
     X, G = arrays["X"], arrays["grad_output"]
     calls = {"backward": lambda: g.backward(p, X, G)}
     if where != "grad_output":
-        calls.update({
-            "forward": lambda: g.forward(p, X), "expectation": lambda: g.expectation(p, X),
-            "log_likelihood": lambda: g.log_likelihood(p, X),
-            "negative_log_likelihood": lambda: g.negative_log_likelihood(p, X),
-            "em_step": lambda: g.em_step(p, X), "em_train": lambda: g.em_train(p, X, 1),
-        })
+        calls.update(
+            {
+                "forward": lambda: g.forward(p, X),
+                "expectation": lambda: g.expectation(p, X),
+                "log_likelihood": lambda: g.log_likelihood(p, X),
+                "negative_log_likelihood": lambda: g.negative_log_likelihood(p, X),
+                "em_step": lambda: g.em_step(p, X),
+                "em_train": lambda: g.em_train(p, X, 1),
+            }
+        )
     for name, call in calls.items():
         with pytest.raises(ValueError, match=where) as error:
             call()
@@ -502,9 +547,24 @@ def test_nan_or_inf_input_raises_value_error(problem, where, bad, seed):
 
 
 @examples(0.6)
-@given(problems(n=(2, 60)), st.sampled_from(COVARIANCE_TYPES),
-       st.sampled_from(["X", "sample_weight", "predict", "predict_proba", "score_samples", "means_init",
-                        "weights_init", "precisions_init"]), NON_FINITE, st.integers(0, 2**32 - 1))
+@given(
+    problems(n=(2, 60)),
+    st.sampled_from(COVARIANCE_TYPES),
+    st.sampled_from(
+        [
+            "X",
+            "sample_weight",
+            "predict",
+            "predict_proba",
+            "score_samples",
+            "means_init",
+            "weights_init",
+            "precisions_init",
+        ]
+    ),
+    NON_FINITE,
+    st.integers(0, 2**32 - 1),
+)
 def test_nan_or_inf_input_raises_value_error_in_estimator(problem, covariance_type, where, bad, seed):
     """GaussianMixture: NaN or +-inf in X (fit, predict, predict_proba, score_samples), sample_weight or any
     *_init parameter raises ValueError (scikit-learn's validation), and leaves no half-fitted model."""
@@ -527,8 +587,11 @@ def test_nan_or_inf_input_raises_value_error_in_estimator(problem, covariance_ty
         w[rng.integers(n)] = bad
         fit_kwargs["sample_weight"] = w
     else:
-        value = {"means_init": problem.means.astype(np.float64), "weights_init": problem.weights,
-                 "precisions_init": precisions_for(problem, covariance_type)}[where].copy()
+        value = {
+            "means_init": problem.means.astype(np.float64),
+            "weights_init": problem.weights,
+            "precisions_init": precisions_for(problem, covariance_type),
+        }[where].copy()
         value[tuple(int(rng.integers(s)) for s in value.shape)] = bad
         kwargs[where] = value
     fresh = g.GaussianMixture(**kwargs)
@@ -589,9 +652,11 @@ def test_float32_close_to_float64(problem, seed):
         return
     step32, step64 = g.em_step(p32, X32, jitter=0.0), g.em_step(p64, X64, jitter=0.0)
     means_scale, cov_scale = em_scales(X64, p64.means, step64)
-    for field, a32, a64, scale in (("weights", step32.weights, step64.weights, 1.0),
-                                   ("means", step32.means, step64.means, means_scale),
-                                   ("covariances", step32.covariances, step64.covariances, cov_scale)):
+    for field, a32, a64, scale in (
+        ("weights", step32.weights, step64.weights, 1.0),
+        ("means", step32.means, step64.means, means_scale),
+        ("covariances", step32.covariances, step64.covariances, cov_scale),
+    ):
         assert a32.dtype == np.float32
         assert np.all(np.abs(a32.astype(np.float64) - a64) <= F32_EM_RTOL * scale), field
 
@@ -626,8 +691,12 @@ def test_results_are_invariant_under_scaling(problem):
     finite = np.isfinite(Y1)
     assert np.array_equal(finite, np.isfinite(Ys))
     shift = np.where(finite, Ys + d * log_s - np.where(finite, Y1, 0.0), 0.0)
-    tol = (SCALE_FACTOR * problem.max_cond * EPS[dtype]
-           * (np.maximum(1.0, np.where(finite, np.abs(Y1), 0.0).max(axis=1)) + d * abs(log_s)))
+    tol = (
+        SCALE_FACTOR
+        * problem.max_cond
+        * EPS[dtype]
+        * (np.maximum(1.0, np.where(finite, np.abs(Y1), 0.0).max(axis=1)) + d * abs(log_s))
+    )
     assert np.all(np.abs(shift).max(axis=1) <= tol), (np.abs(shift).max(axis=1), tol)
 
     R1 = g.expectation(unit, X1).astype(np.float64)
@@ -644,9 +713,11 @@ def test_results_are_invariant_under_scaling(problem):
     step1 = g.em_step(unit, X1, jitter=0.0)
     steps = g.em_step(problem.params, problem.X, jitter=0.0)
     means_scale, cov_scale = em_scales(problem.unit[3], unit.means, step1)
-    pairs = (("weights", steps.weights, step1.weights, 1.0, 1.0),
-             ("means", steps.means, step1.means, s, means_scale),
-             ("covariances", steps.covariances, step1.covariances, s * s, cov_scale))
+    pairs = (
+        ("weights", steps.weights, step1.weights, 1.0, 1.0),
+        ("means", steps.means, step1.means, s, means_scale),
+        ("covariances", steps.covariances, step1.covariances, s * s, cov_scale),
+    )
     for field, a_s, a_1, factor, scale in pairs:
         err = np.abs(a_s.astype(np.float64) / factor - a_1.astype(np.float64))
         assert np.all(err <= rtol * problem.max_cond * scale), (field, err.max(), scale)
@@ -664,8 +735,12 @@ def gmmcore_openmp_threads():
 
 
 @examples(0.4)
-@given(problems(n=(2, 60)),
-       st.sampled_from([700, 3000, 6000]), st.sampled_from(COVARIANCE_TYPES), st.integers(0, 2**32 - 1))
+@given(
+    problems(n=(2, 60)),
+    st.sampled_from([700, 3000, 6000]),
+    st.sampled_from(COVARIANCE_TYPES),
+    st.integers(0, 2**32 - 1),
+)
 def test_results_independent_of_openmp_thread_count(problem, n_large, covariance_type, seed):
     """Every functional-API result and a GaussianMixture fit (attributes, predict_proba, score_samples) are
     bitwise identical under threadpool_limits(1, user_api="openmp"), the default thread count and 3 threads,
@@ -674,15 +749,21 @@ def test_results_independent_of_openmp_thread_count(problem, n_large, covariance
     _, _, k = problem.shape
     reps = math.ceil(n_large / problem.X.shape[0])
     rng = np.random.default_rng(seed)
-    X = (np.tile(problem.X, (reps, 1))[:n_large]
-         + (problem.scale * rng.standard_normal((n_large, problem.X.shape[1]))).astype(problem.dtype))
+    X = np.tile(problem.X, (reps, 1))[:n_large] + (
+        problem.scale * rng.standard_normal((n_large, problem.X.shape[1]))
+    ).astype(problem.dtype)
     G = positive_grad_output(rng, n_large, k, problem.dtype)
     sample_weight = rng.uniform(0.0, 2.0, n_large).astype(problem.dtype)
 
     def run():
         results = functional_results(problem.params, X, G, 1e-3 * problem.scale**2)
-        gm = g.GaussianMixture(k, covariance_type=covariance_type, max_iter=3, random_state=seed % 1000,
-                               reg_covar=FIT_REG[problem.dtype] * problem.scale**2)
+        gm = g.GaussianMixture(
+            k,
+            covariance_type=covariance_type,
+            max_iter=3,
+            random_state=seed % 1000,
+            reg_covar=FIT_REG[problem.dtype] * problem.scale**2,
+        )
         quiet_fit(gm, X, sample_weight=sample_weight)
         return results, fitted_attributes(gm), estimator_results(gm, X)
 
@@ -712,8 +793,13 @@ def test_functional_results_independent_of_memory_layout(problem, params_layout,
 
 
 @examples(0.6)
-@given(problems(n=(2, 60)), st.sampled_from(COVARIANCE_TYPES), st.sampled_from(LAYOUTS), st.sampled_from(LAYOUTS),
-       st.integers(0, 2**32 - 1))
+@given(
+    problems(n=(2, 60)),
+    st.sampled_from(COVARIANCE_TYPES),
+    st.sampled_from(LAYOUTS),
+    st.sampled_from(LAYOUTS),
+    st.integers(0, 2**32 - 1),
+)
 def test_estimator_results_independent_of_memory_layout(problem, covariance_type, x_layout, init_layout, seed):
     """GaussianMixture.fit (with sample_weight and *_init) and predict/predict_proba/score_samples give bitwise
     identical results for C, Fortran, strided, negatively strided and read-only inputs."""
@@ -721,14 +807,21 @@ def test_estimator_results_independent_of_memory_layout(problem, covariance_type
     assume(n >= k)
     rng = np.random.default_rng(seed)
     sample_weight = rng.uniform(0.5, 2.0, n).astype(problem.dtype)
-    init = {"weights_init": problem.weights, "means_init": problem.means.astype(np.float64),
-            "precisions_init": precisions_for(problem, covariance_type)}
+    init = {
+        "weights_init": problem.weights,
+        "means_init": problem.means.astype(np.float64),
+        "precisions_init": precisions_for(problem, covariance_type),
+    }
 
     def run(x_layout, init_layout):
         X = relayout(problem.X, x_layout)
-        gm = g.GaussianMixture(k, covariance_type=covariance_type, max_iter=3,
-                               reg_covar=FIT_REG[problem.dtype] * problem.scale**2,
-                               **{name: relayout(a, init_layout) for name, a in init.items()})
+        gm = g.GaussianMixture(
+            k,
+            covariance_type=covariance_type,
+            max_iter=3,
+            reg_covar=FIT_REG[problem.dtype] * problem.scale**2,
+            **{name: relayout(a, init_layout) for name, a in init.items()},
+        )
         quiet_fit(gm, X, sample_weight=relayout(sample_weight, x_layout))
         return fitted_attributes(gm), estimator_results(gm, X)
 
@@ -755,8 +848,13 @@ def test_functional_api_never_modifies_inputs(problem, layout, seed):
 
 
 @examples(0.6)
-@given(problems(n=(2, 60)), st.sampled_from(COVARIANCE_TYPES), st.sampled_from(LAYOUTS), st.booleans(),
-       st.integers(0, 2**32 - 1))
+@given(
+    problems(n=(2, 60)),
+    st.sampled_from(COVARIANCE_TYPES),
+    st.sampled_from(LAYOUTS),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
 def test_estimator_never_modifies_inputs(problem, covariance_type, layout, warm_start, seed):
     """GaussianMixture.fit/fit_predict (with sample_weight, weights_init, means_init, precisions_init),
     predict, predict_proba, score_samples, score, bic and aic change none of their inputs, and the *_init
@@ -766,12 +864,20 @@ def test_estimator_never_modifies_inputs(problem, covariance_type, layout, warm_
     rng = np.random.default_rng(seed)
     sample_weight = relayout(rng.uniform(0.0, 2.0, n).astype(problem.dtype), layout)
     X = relayout(problem.X, layout)
-    init = {"weights_init": relayout(problem.weights, layout),
-            "means_init": relayout(problem.means.astype(problem.dtype), layout),
-            "precisions_init": relayout(precisions_for(problem, covariance_type), layout)}
+    init = {
+        "weights_init": relayout(problem.weights, layout),
+        "means_init": relayout(problem.means.astype(problem.dtype), layout),
+        "precisions_init": relayout(precisions_for(problem, covariance_type), layout),
+    }
     before = {name: fingerprint(a) for name, a in {"X": X, "sample_weight": sample_weight, **init}.items()}
-    gm = g.GaussianMixture(k, covariance_type=covariance_type, max_iter=3, warm_start=warm_start,
-                           reg_covar=FIT_REG[problem.dtype] * problem.scale**2, **init)
+    gm = g.GaussianMixture(
+        k,
+        covariance_type=covariance_type,
+        max_iter=3,
+        warm_start=warm_start,
+        reg_covar=FIT_REG[problem.dtype] * problem.scale**2,
+        **init,
+    )
     quiet_fit(gm, X, sample_weight=sample_weight)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -867,8 +973,10 @@ def test_em_step_never_lowers_the_log_likelihood(problem, seed, n_steps):
             stopped = True
             break
         lls.append(-g.negative_log_likelihood(p, X))
-        sizes.append(float(np.sum(np.abs(g.log_likelihood(p, X).astype(np.float64))))
-                     + n * (d + max(half_log_det(p.covariances), half_log_det(new.covariances))))
+        sizes.append(
+            float(np.sum(np.abs(g.log_likelihood(p, X).astype(np.float64))))
+            + n * (d + max(half_log_det(p.covariances), half_log_det(new.covariances)))
+        )
         kappas.append(effective_condition(p.covariances, X, p.means, new.means))
         assert np.all(new.weights[zero] == 0)
         assert new.means[zero].tobytes() == start.means[zero].tobytes()
@@ -897,8 +1005,14 @@ TINY_REG = {DTYPES[0]: 1e-8, DTYPES[1]: 1e-5}
 
 
 @examples(0.6)
-@given(problems(n=(2, 60)), st.sampled_from(COVARIANCE_TYPES), st.sampled_from(INIT_PARAMS), st.booleans(),
-       st.booleans(), st.integers(0, 2**32 - 1))
+@given(
+    problems(n=(2, 60)),
+    st.sampled_from(COVARIANCE_TYPES),
+    st.sampled_from(INIT_PARAMS),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
 def test_estimator_lower_bounds_never_decrease(problem, covariance_type, init_params, weighted, zero_reg, seed):
     """GaussianMixture(tol=0, max_iter=M).fit: lower_bounds_ (the mean log-likelihood of the model before each
     iteration) is non-decreasing up to EM_FACTOR * eps * kappa * (|lower bound| + D + L) + 2 D reg_covar /
@@ -925,8 +1039,14 @@ def test_estimator_lower_bounds_never_decrease(problem, covariance_type, init_pa
     zero_reg = zero_reg and init_params in ("kmeans", "random")
     reg_covar = 0.0 if zero_reg else TINY_REG[problem.dtype] * problem.scale**2
     n_iter = 12
-    params = dict(n_components=k, covariance_type=covariance_type, init_params=init_params, reg_covar=reg_covar,
-                  tol=0.0, random_state=seed % 1000)
+    params = dict(
+        n_components=k,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        reg_covar=reg_covar,
+        tol=0.0,
+        random_state=seed % 1000,
+    )
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", "overflow", RuntimeWarning)
@@ -969,19 +1089,28 @@ def test_estimator_lower_bounds_never_decrease(problem, covariance_type, init_pa
             event("GaussianMixture: a numerically singular model in the history (that pair not compared)")
             continue
         compared += 1
-        tol = (EM_FACTOR * eps * kappa * (abs(history[t]) + d + max(logdet[t - 1], logdet[t]))
-               + 2 * d * reg_covar / min(lam_min[t - 1], lam_min[t]))
+        tol = EM_FACTOR * eps * kappa * (abs(history[t]) + d + max(logdet[t - 1], logdet[t])) + 2 * d * reg_covar / min(
+            lam_min[t - 1], lam_min[t]
+        )
         assert history[t] >= history[t - 1] - tol, (t, history[t - 1], history[t], tol, kappa)
-    event("GaussianMixture: consecutive lower bounds compared: "
-          + ("all" if compared == n_iter - 1 else "some" if compared else "none"))
+    event(
+        "GaussianMixture: consecutive lower bounds compared: "
+        + ("all" if compared == n_iter - 1 else "some" if compared else "none")
+    )
 
 
 # ---------------------------------------------------------------- save/load
 
 
 @examples(0.6)
-@given(problems(n=(2, 60)), st.sampled_from(COVARIANCE_TYPES), st.sampled_from(INIT_PARAMS),
-       st.sampled_from([0, 1, 4]), st.booleans(), st.integers(0, 2**32 - 1))
+@given(
+    problems(n=(2, 60)),
+    st.sampled_from(COVARIANCE_TYPES),
+    st.sampled_from(INIT_PARAMS),
+    st.sampled_from([0, 1, 4]),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
 def test_save_load_round_trip_is_exact(tmp_path, problem, covariance_type, init_params, max_iter, weighted, seed):
     """save/load through a tmp_path file and through io.BytesIO, and a second round trip, give every fitted
     attribute bit for bit (weights_, means_, covariances_, precisions_, precisions_cholesky_, converged_,
@@ -991,8 +1120,14 @@ def test_save_load_round_trip_is_exact(tmp_path, problem, covariance_type, init_
     assume(n >= k)
     rng = np.random.default_rng(seed)
     sample_weight = rng.uniform(0.5, 2.0, n).astype(problem.dtype) if weighted else None
-    gm = g.GaussianMixture(k, covariance_type=covariance_type, init_params=init_params, max_iter=max_iter,
-                           reg_covar=FIT_REG[problem.dtype] * problem.scale**2, random_state=seed % 1000)
+    gm = g.GaussianMixture(
+        k,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        max_iter=max_iter,
+        reg_covar=FIT_REG[problem.dtype] * problem.scale**2,
+        random_state=seed % 1000,
+    )
     quiet_fit(gm, problem.X, sample_weight=sample_weight)
     path = tmp_path / "model.gmm"
     gm.save(path)
@@ -1036,10 +1171,16 @@ def test_zero_sample_weight_equals_dropping_the_sample(problem, covariance_type,
     keep = w > 0
     assume(keep.sum() >= max(2, k))
     w = w.astype(problem.dtype)
-    params = dict(n_components=k, covariance_type=covariance_type, max_iter=3, tol=0.0,
-                  reg_covar=FIT_REG[problem.dtype], weights_init=problem.weights,
-                  means_init=problem.means.astype(np.float64),
-                  precisions_init=precisions_for(problem, covariance_type))
+    params = dict(
+        n_components=k,
+        covariance_type=covariance_type,
+        max_iter=3,
+        tol=0.0,
+        reg_covar=FIT_REG[problem.dtype],
+        weights_init=problem.weights,
+        means_init=problem.means.astype(np.float64),
+        precisions_init=precisions_for(problem, covariance_type),
+    )
     with_zeros = quiet_fit(g.GaussianMixture(**params), problem.X, sample_weight=w)
     dropped = quiet_fit(g.GaussianMixture(**params), problem.X[keep], sample_weight=w[keep])
     rtol = ZERO_WEIGHT_RTOL[problem.dtype] * problem.max_cond
@@ -1047,8 +1188,12 @@ def test_zero_sample_weight_equals_dropping_the_sample(problem, covariance_type,
     cov = full_covariances(dropped)
     means_scale, cov_scale = em_scales(X, problem.means, g.GMMParams(None, dropped.means_, cov))
     kappa = effective_condition(cov, X, dropped.means_)
-    for name, scale in (("weights_", 1.0), ("means_", means_scale), ("covariances_", cov_scale),
-                        ("precisions_cholesky_", kappa * float(np.abs(dropped.precisions_cholesky_).max()))):
+    for name, scale in (
+        ("weights_", 1.0),
+        ("means_", means_scale),
+        ("covariances_", cov_scale),
+        ("precisions_cholesky_", kappa * float(np.abs(dropped.precisions_cholesky_).max())),
+    ):
         a, b = getattr(with_zeros, name), getattr(dropped, name)
         assert a.dtype == b.dtype == problem.dtype, name
         assert np.all(np.abs(a.astype(np.float64) - b.astype(np.float64)) <= rtol * scale), name

@@ -12,10 +12,9 @@ import inspect
 import pathlib
 import warnings
 
+import gmmcore
 import numpy as np
 import pytest
-
-import gmmcore
 from gmmcore import GaussianMixture, _covariance, _model_format
 from gmmcore._mixture import information_criteria
 
@@ -62,7 +61,7 @@ def test_no_import_cycle_between_modules():
         state[node] = "open"
         for target in edges[node]:
             if state.get(target) == "open":
-                pytest.fail("import cycle: " + " -> ".join(stack[stack.index(target):] + [target]))
+                pytest.fail("import cycle: " + " -> ".join(stack[stack.index(target) :] + [target]))
             if target not in state:
                 visit(target, stack + [target])
         state[node] = "done"
@@ -96,7 +95,8 @@ def test_unknown_covariance_type_is_a_value_error():
 def test_model_files_store_the_estimators_scalar_parameters():
     stored = _model_format.stored_params(GaussianMixture._parameter_constraints)
     scalars = {
-        name for name, constraints in GaussianMixture._parameter_constraints.items()
+        name
+        for name, constraints in GaussianMixture._parameter_constraints.items()
         if "array-like" not in constraints and name not in ("n_components", "covariance_type")
     }
     assert set(stored) == scalars
@@ -106,9 +106,7 @@ def test_model_files_store_the_estimators_scalar_parameters():
 def test_cli_defaults_are_the_estimators():
     from gmmcore.cli import build_parser
 
-    defaults = {
-        name: p.default for name, p in inspect.signature(GaussianMixture).parameters.items()
-    }
+    defaults = {name: p.default for name, p in inspect.signature(GaussianMixture).parameters.items()}
     args = build_parser().parse_args(["demo"])
     assert args.covariance == defaults["covariance_type"]
     assert (args.n_init, args.max_iter) == (defaults["n_init"], defaults["max_iter"])

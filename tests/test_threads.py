@@ -7,12 +7,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gmmcore as g
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
-
-import gmmcore as g
 from conftest import make_problem
+from numpy.testing import assert_array_equal
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -52,8 +51,14 @@ print(json.dumps({{"results": out, "openmp_threads": omp}}))
 
 def run_with_threads(n_threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(n_threads))
-    proc = subprocess.run([sys.executable, "-c", SCRIPT.format(tests_dir=str(TESTS_DIR))],
-                          env=env, capture_output=True, text=True, timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(tests_dir=str(TESTS_DIR))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
@@ -79,9 +84,15 @@ def compute_all(seed):
     w, mu, Sigma, X = make_problem(20000, 4, 3, np.float64, seed=seed)
     G = np.random.default_rng(seed).standard_normal((20000, 3))
     p = g.GMMParams(w, mu, Sigma)
-    return [g.forward(p, X), g.expectation(p, X), g.log_likelihood(p, X),
-            np.array(g.negative_log_likelihood(p, X)), *g.backward(p, X, G),
-            *g.em_train(p, X, 2), g.logsumexp(X, axis=0)]
+    return [
+        g.forward(p, X),
+        g.expectation(p, X),
+        g.log_likelihood(p, X),
+        np.array(g.negative_log_likelihood(p, X)),
+        *g.backward(p, X, G),
+        *g.em_train(p, X, 2),
+        g.logsumexp(X, axis=0),
+    ]
 
 
 def test_concurrent_python_threads_match_serial():

@@ -1,9 +1,8 @@
 """Every documented input error, raised with its message by every function it applies to."""
 
+import gmmcore as g
 import numpy as np
 import pytest
-
-import gmmcore as g
 from conftest import make_problem
 
 K, D, N = 3, 3, 6
@@ -34,7 +33,7 @@ def call(name, w, mu, Sigma, X, G):
 
 def names_and_shape(*names):
     """Regex: the message names one of `names` and contains 'shape'."""
-    return r"(?s)^(?=.*\b(%s)\b)(?=.*shape)" % "|".join(names)
+    return r"(?s)^(?=.*\b({})\b)(?=.*shape)".format("|".join(names))
 
 
 def broken(index, transform):
@@ -42,6 +41,7 @@ def broken(index, transform):
         args = base(dtype)
         args[index] = transform(args[index])
         return args
+
     return make
 
 
@@ -50,6 +50,7 @@ def set_item(index, value):
         a = a.copy()
         a[index] = value
         return a
+
     return apply
 
 
@@ -59,81 +60,155 @@ W, MU, SIGMA, X_, G_ = range(5)
 CASES = [
     ("X-nan", broken(X_, set_item((2, 1), np.nan)), ValueError, "X contains NaN or infinity", ALL),
     ("X-inf", broken(X_, set_item((0, 0), np.inf)), ValueError, "X contains NaN or infinity", ALL),
-    ("X-neginf", broken(X_, set_item((5, 2), -np.inf)), ValueError,
-     "X contains NaN or infinity", ALL),
-    ("weights-nan", broken(W, set_item(0, np.nan)), ValueError,
-     "weights contains NaN or infinity", ALL),
-    ("weights-inf", broken(W, set_item(1, np.inf)), ValueError,
-     "weights contains NaN or infinity", ALL),
-    ("means-inf", broken(MU, set_item((1, 0), np.inf)), ValueError,
-     "means contains NaN or infinity", ALL),
-    ("means-nan", broken(MU, set_item((2, 2), np.nan)), ValueError,
-     "means contains NaN or infinity", ALL),
-    ("covariances-nan", broken(SIGMA, set_item((1, 0, 0), np.nan)), ValueError,
-     "covariances contains NaN or infinity", ALL),
-    ("covariances-inf", broken(SIGMA, set_item((2, (0, 1), (1, 0)), np.inf)), ValueError,
-     "covariances contains NaN or infinity", ALL),
-    ("grad_output-nan", broken(G_, set_item((3, 1), np.nan)), ValueError,
-     "grad_output contains NaN or infinity", ["backward"]),
-    ("grad_output-inf", broken(G_, set_item((0, 2), -np.inf)), ValueError,
-     "grad_output contains NaN or infinity", ["backward"]),
+    ("X-neginf", broken(X_, set_item((5, 2), -np.inf)), ValueError, "X contains NaN or infinity", ALL),
+    ("weights-nan", broken(W, set_item(0, np.nan)), ValueError, "weights contains NaN or infinity", ALL),
+    ("weights-inf", broken(W, set_item(1, np.inf)), ValueError, "weights contains NaN or infinity", ALL),
+    ("means-inf", broken(MU, set_item((1, 0), np.inf)), ValueError, "means contains NaN or infinity", ALL),
+    ("means-nan", broken(MU, set_item((2, 2), np.nan)), ValueError, "means contains NaN or infinity", ALL),
+    (
+        "covariances-nan",
+        broken(SIGMA, set_item((1, 0, 0), np.nan)),
+        ValueError,
+        "covariances contains NaN or infinity",
+        ALL,
+    ),
+    (
+        "covariances-inf",
+        broken(SIGMA, set_item((2, (0, 1), (1, 0)), np.inf)),
+        ValueError,
+        "covariances contains NaN or infinity",
+        ALL,
+    ),
+    (
+        "grad_output-nan",
+        broken(G_, set_item((3, 1), np.nan)),
+        ValueError,
+        "grad_output contains NaN or infinity",
+        ["backward"],
+    ),
+    (
+        "grad_output-inf",
+        broken(G_, set_item((0, 2), -np.inf)),
+        ValueError,
+        "grad_output contains NaN or infinity",
+        ["backward"],
+    ),
     ("X-wrong-features", broken(X_, lambda X: X[:, :2]), ValueError, names_and_shape("X"), ALL),
     ("X-3d", broken(X_, lambda X: X[None]), ValueError, names_and_shape("X"), ALL),
     ("X-0d", broken(X_, lambda X: X[0, 0]), ValueError, names_and_shape("X"), ALL),
     ("means-1d", broken(MU, lambda mu: mu[0]), ValueError, names_and_shape("means"), ALL),
     ("means-3d", broken(MU, lambda mu: mu[None]), ValueError, names_and_shape("means"), ALL),
-    ("means-wrong-features", broken(MU, lambda mu: mu[:, :2]), ValueError,
-     names_and_shape("means", "covariances", "X"), ALL),
-    ("means-wrong-components", broken(MU, lambda mu: mu[:2]), ValueError,
-     names_and_shape("means", "weights"), ALL),
+    (
+        "means-wrong-features",
+        broken(MU, lambda mu: mu[:, :2]),
+        ValueError,
+        names_and_shape("means", "covariances", "X"),
+        ALL,
+    ),
+    ("means-wrong-components", broken(MU, lambda mu: mu[:2]), ValueError, names_and_shape("means", "weights"), ALL),
     ("weights-2d", broken(W, lambda w: w[None]), ValueError, names_and_shape("weights"), ALL),
-    ("weights-wrong-components", broken(W, lambda w: w[:2] / w[:2].sum()), ValueError,
-     names_and_shape("weights", "means", "covariances"), ALL),
-    ("covariances-2d", broken(SIGMA, lambda S: S[0]), ValueError,
-     names_and_shape("covariances"), ALL),
-    ("covariances-wrong-components", broken(SIGMA, lambda S: S[:2]), ValueError,
-     names_and_shape("covariances", "weights", "means"), ALL),
-    ("covariances-wrong-features", broken(SIGMA, lambda S: S[:, :2, :2]), ValueError,
-     names_and_shape("covariances"), ALL),
-    ("covariances-not-square", broken(SIGMA, lambda S: S[:, :, :2]), ValueError,
-     names_and_shape("covariances"), ALL),
-    ("grad_output-wrong-components", broken(G_, lambda G: G[:, :2]), ValueError,
-     names_and_shape("grad_output"), ["backward"]),
-    ("grad_output-wrong-samples", broken(G_, lambda G: G[:5]), ValueError,
-     names_and_shape("grad_output"), ["backward"]),
-    ("grad_output-1d-for-batch", broken(G_, lambda G: G[0]), ValueError,
-     names_and_shape("grad_output"), ["backward"]),
-    ("weights-negative", broken(W, lambda w: np.array([0.6, 0.6, -0.2])), ValueError,
-     "weights must be non-negative", ALL),
+    (
+        "weights-wrong-components",
+        broken(W, lambda w: w[:2] / w[:2].sum()),
+        ValueError,
+        names_and_shape("weights", "means", "covariances"),
+        ALL,
+    ),
+    ("covariances-2d", broken(SIGMA, lambda S: S[0]), ValueError, names_and_shape("covariances"), ALL),
+    (
+        "covariances-wrong-components",
+        broken(SIGMA, lambda S: S[:2]),
+        ValueError,
+        names_and_shape("covariances", "weights", "means"),
+        ALL,
+    ),
+    (
+        "covariances-wrong-features",
+        broken(SIGMA, lambda S: S[:, :2, :2]),
+        ValueError,
+        names_and_shape("covariances"),
+        ALL,
+    ),
+    ("covariances-not-square", broken(SIGMA, lambda S: S[:, :, :2]), ValueError, names_and_shape("covariances"), ALL),
+    (
+        "grad_output-wrong-components",
+        broken(G_, lambda G: G[:, :2]),
+        ValueError,
+        names_and_shape("grad_output"),
+        ["backward"],
+    ),
+    (
+        "grad_output-wrong-samples",
+        broken(G_, lambda G: G[:5]),
+        ValueError,
+        names_and_shape("grad_output"),
+        ["backward"],
+    ),
+    ("grad_output-1d-for-batch", broken(G_, lambda G: G[0]), ValueError, names_and_shape("grad_output"), ["backward"]),
+    (
+        "weights-negative",
+        broken(W, lambda w: np.array([0.6, 0.6, -0.2])),
+        ValueError,
+        "weights must be non-negative",
+        ALL,
+    ),
     ("weights-sum-2", broken(W, lambda w: 2 * w), ValueError, "weights must sum to 1", ALL),
-    ("weights-sum-off-1e-5", broken(W, lambda w: w * (1 + 1e-5)), ValueError,
-     "weights must sum to 1", ALL),
-    ("weights-all-zero", broken(W, lambda w: np.zeros(K)), ValueError,
-     "weights must sum to 1", ALL),
-    ("covariances-not-symmetric", broken(SIGMA, set_item((1, 0, 1), 0.5)), ValueError,
-     r"covariances\[1\] is not symmetric", ALL),
-    ("covariances-indefinite", broken(SIGMA, set_item(2, np.diag([1.0, -1.0, 1.0]))),
-     np.linalg.LinAlgError, r"covariances\[2\] is not positive definite", ALL),
-    ("covariances-zero", broken(SIGMA, set_item(0, 0.0)), np.linalg.LinAlgError,
-     r"covariances\[0\] is not positive definite", ALL),
-    ("covariances-negative-definite", broken(SIGMA, set_item(1, -np.eye(D))),
-     np.linalg.LinAlgError, r"covariances\[1\] is not positive definite", ALL),
+    ("weights-sum-off-1e-5", broken(W, lambda w: w * (1 + 1e-5)), ValueError, "weights must sum to 1", ALL),
+    ("weights-all-zero", broken(W, lambda w: np.zeros(K)), ValueError, "weights must sum to 1", ALL),
+    (
+        "covariances-not-symmetric",
+        broken(SIGMA, set_item((1, 0, 1), 0.5)),
+        ValueError,
+        r"covariances\[1\] is not symmetric",
+        ALL,
+    ),
+    (
+        "covariances-indefinite",
+        broken(SIGMA, set_item(2, np.diag([1.0, -1.0, 1.0]))),
+        np.linalg.LinAlgError,
+        r"covariances\[2\] is not positive definite",
+        ALL,
+    ),
+    (
+        "covariances-zero",
+        broken(SIGMA, set_item(0, 0.0)),
+        np.linalg.LinAlgError,
+        r"covariances\[0\] is not positive definite",
+        ALL,
+    ),
+    (
+        "covariances-negative-definite",
+        broken(SIGMA, set_item(1, -np.eye(D))),
+        np.linalg.LinAlgError,
+        r"covariances\[1\] is not positive definite",
+        ALL,
+    ),
 ]
 CASES += [
     (f"{name}-{kind}", broken(index, convert), TypeError, "must be a real numeric array", funcs)
-    for name, index, funcs in [("X", X_, ALL), ("weights", W, ALL), ("means", MU, ALL),
-                               ("covariances", SIGMA, ALL), ("grad_output", G_, ["backward"])]
-    for kind, convert in [("complex", lambda a: a.astype(complex)),
-                          ("bool", lambda a: a > 0),
-                          ("str", lambda a: a.astype(str)),
-                          ("object", lambda a: a.astype(object))]
+    for name, index, funcs in [
+        ("X", X_, ALL),
+        ("weights", W, ALL),
+        ("means", MU, ALL),
+        ("covariances", SIGMA, ALL),
+        ("grad_output", G_, ["backward"]),
+    ]
+    for kind, convert in [
+        ("complex", lambda a: a.astype(complex)),
+        ("bool", lambda a: a > 0),
+        ("str", lambda a: a.astype(str)),
+        ("object", lambda a: a.astype(object)),
+    ]
 ]
 
 # Off by 1e-5 is within the float32 tolerance (1e-4), so that case is float64 only.
 FLOAT64_ONLY = {"weights-sum-off-1e-5"}
-PARAMS = [pytest.param(make, dtype, exc, msg, fn, id=f"{case_id}-{fn}-{np.dtype(dtype).name}")
-          for case_id, make, exc, msg, funcs in CASES for fn in funcs
-          for dtype in ([np.float64] if case_id in FLOAT64_ONLY else [np.float64, np.float32])]
+PARAMS = [
+    pytest.param(make, dtype, exc, msg, fn, id=f"{case_id}-{fn}-{np.dtype(dtype).name}")
+    for case_id, make, exc, msg, funcs in CASES
+    for fn in funcs
+    for dtype in ([np.float64] if case_id in FLOAT64_ONLY else [np.float64, np.float32])
+]
 
 
 @pytest.mark.parametrize("make, dtype, exc, msg, fn", PARAMS)
@@ -143,13 +218,10 @@ def test_invalid_input_raises(make, dtype, exc, msg, fn):
 
 
 SINGLE_CASES = [
-    pytest.param(lambda X, G: (X[0, :2], G[0]), "X", fn, id=f"X-1d-wrong-length-{fn}")
-    for fn in SAMPLE_WISE
+    pytest.param(lambda X, G: (X[0, :2], G[0]), "X", fn, id=f"X-1d-wrong-length-{fn}") for fn in SAMPLE_WISE
 ] + [
-    pytest.param(lambda X, G: (X[0], G[:1]), "grad_output", "backward",
-                 id="grad_output-2d-for-1d-X"),
-    pytest.param(lambda X, G: (X[0], G[0, :2]), "grad_output", "backward",
-                 id="grad_output-wrong-length"),
+    pytest.param(lambda X, G: (X[0], G[:1]), "grad_output", "backward", id="grad_output-2d-for-1d-X"),
+    pytest.param(lambda X, G: (X[0], G[0, :2]), "grad_output", "backward", id="grad_output-wrong-length"),
 ]
 
 
@@ -220,9 +292,11 @@ def test_numpy_integer_epochs_accepted():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("step", [lambda p, X, j: g.em_step(p, X, jitter=j),
-                                  lambda p, X, j: g.em_train(p, X, 2, jitter=j)],
-                         ids=["em_step", "em_train"])
+@pytest.mark.parametrize(
+    "step",
+    [lambda p, X, j: g.em_step(p, X, jitter=j), lambda p, X, j: g.em_train(p, X, 2, jitter=j)],
+    ids=["em_step", "em_train"],
+)
 @pytest.mark.parametrize("jitter", [-1e-6, np.nan, np.inf, -np.inf])
 def test_invalid_jitter(step, jitter):
     w, mu, Sigma, X, _ = base()

@@ -11,15 +11,16 @@ with its BIC. ``full`` gives every component its own covariance matrix,
 
 import matplotlib.pyplot as plt
 import numpy as np
-
 from gmmcore import GaussianMixture
 from gmmcore.plot import plot_mixture
 
 rng = np.random.default_rng(2)
-X = np.vstack([
-    rng.multivariate_normal([0, 0], [[2.0, 1.2], [1.2, 1.0]], size=300),
-    rng.multivariate_normal([5, 3], [[0.5, -0.3], [-0.3, 0.8]], size=300),
-])
+X = np.vstack(
+    [
+        rng.multivariate_normal([0, 0], [[2.0, 1.2], [1.2, 1.0]], size=300),
+        rng.multivariate_normal([5, 3], [[0.5, -0.3], [-0.3, 0.8]], size=300),
+    ]
+)
 
 fig, axes = plt.subplots(2, 2, figsize=(9, 8), sharex=True, sharey=True)
 for ax, covariance_type in zip(axes.ravel(), ["full", "tied", "diag", "spherical"]):

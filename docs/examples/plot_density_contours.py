@@ -8,18 +8,19 @@ Evaluate the log-density of a fitted model on a grid, with
 contours over the data.
 """
 
+import gmmcore
 import matplotlib.pyplot as plt
 import numpy as np
-
-import gmmcore
 from gmmcore import GaussianMixture
 
 rng = np.random.default_rng(1)
-X = np.vstack([
-    rng.multivariate_normal([0, 0], [[1.0, 0.8], [0.8, 1.0]], size=400),
-    rng.multivariate_normal([3, -1], [[0.3, 0.0], [0.0, 1.5]], size=300),
-    rng.multivariate_normal([-2, 3], [[0.5, -0.3], [-0.3, 0.5]], size=200),
-])
+X = np.vstack(
+    [
+        rng.multivariate_normal([0, 0], [[1.0, 0.8], [0.8, 1.0]], size=400),
+        rng.multivariate_normal([3, -1], [[0.3, 0.0], [0.0, 1.5]], size=300),
+        rng.multivariate_normal([-2, 3], [[0.5, -0.3], [-0.3, 0.5]], size=200),
+    ]
+)
 gm = GaussianMixture(n_components=3, random_state=0).fit(X)
 
 x = np.linspace(X[:, 0].min() - 1, X[:, 0].max() + 1, 200)

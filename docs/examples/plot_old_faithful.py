@@ -10,10 +10,9 @@ what ``gmmcore demo --plot demo.png`` does.
 
 from importlib.resources import files
 
+import gmmcore
 import matplotlib.pyplot as plt
 import numpy as np
-
-import gmmcore
 from gmmcore.plot import plot_mixture
 
 path = files("gmmcore").joinpath("data", "old_faithful.csv")

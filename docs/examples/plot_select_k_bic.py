@@ -10,7 +10,6 @@ the same from the command line.
 
 import matplotlib.pyplot as plt
 import numpy as np
-
 from gmmcore import GaussianMixture
 from gmmcore.plot import plot_criterion
 

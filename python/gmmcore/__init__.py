@@ -5,6 +5,7 @@ responsibilities, log-likelihoods, the VJP of the forward map and EM training.
 See ``MATH.md`` in the project for the exact contract.
 """
 
+from ._config import show_config
 from ._core import (
     backward,
     em_step,
@@ -15,9 +16,8 @@ from ._core import (
     logsumexp,
     negative_log_likelihood,
 )
-from ._config import show_config
 from ._params import GMMParams, Gradients, init_params
-from ._version import __version__
+from ._version import __version__ as __version__
 
 
 def __getattr__(name):
@@ -35,6 +35,7 @@ def __getattr__(name):
 
         return importlib.import_module(".plot", __name__)
     raise AttributeError(f"module 'gmmcore' has no attribute {name!r}")
+
 
 __all__ = [
     "GaussianMixture",

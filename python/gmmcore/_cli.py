@@ -13,6 +13,8 @@ from .cli._data_io import write_table as _write_table
 from .cli._fitting import prepare as _prepare
 
 __all__ = ["CLIError", "main", "load_data"]
+# Kept importable from here for the tests and older callers.
+_reexported = (build_parser, _k_range, _write_table, _prepare)
 
 if __name__ == "__main__":
     sys.exit(main())

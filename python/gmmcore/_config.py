@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import TextIO
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def config():
     }
 
 
-def show_config(file: Optional[TextIO] = None) -> None:
+def show_config(file: TextIO | None = None) -> None:
     """Print how gmmcore was built and what it uses at run time.
 
     Shows the version, the instruction-set level of the native kernels chosen

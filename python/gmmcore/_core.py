@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -21,7 +22,7 @@ from ._validation import (
 )
 
 #: What the functions take as ``params``: a GMMParams, or any (weights, means, covariances) sequence.
-_ParamsLike = Union[GMMParams, Sequence[ArrayLike]]
+_ParamsLike = GMMParams | Sequence[ArrayLike]
 #: What they return: float32 when every input is float32, else float64.
 _FloatArray = NDArray[np.floating[Any]]
 
@@ -125,7 +126,7 @@ def expectation(params: _ParamsLike, X: ArrayLike) -> _FloatArray:
     return prob.rows(_native.expectation(*prob.params, prob.X))
 
 
-def logsumexp(a: ArrayLike, axis: Optional[int] = -1) -> Union[_FloatArray, np.floating[Any]]:
+def logsumexp(a: ArrayLike, axis: int | None = -1) -> _FloatArray | np.floating[Any]:
     """Stable ``log(sum(exp(a)))`` along ``axis``.
 
     Parameters
@@ -161,7 +162,7 @@ def logsumexp(a: ArrayLike, axis: Optional[int] = -1) -> Union[_FloatArray, np.f
     return _native.logsumexp_rows(rows).reshape(shape)[()]
 
 
-def log_likelihood(params: _ParamsLike, X: ArrayLike) -> Union[_FloatArray, np.floating[Any]]:
+def log_likelihood(params: _ParamsLike, X: ArrayLike) -> _FloatArray | np.floating[Any]:
     """Per-sample log-likelihood ``log p(x) = logsumexp_k y_k(x)``.
 
     Parameters

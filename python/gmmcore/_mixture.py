@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
-from typing import Any, BinaryIO, Callable, Optional, Tuple, Union
+from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -124,7 +125,7 @@ def _check_sample_weight(sample_weight, X):
     return native_array(sample_weight)
 
 
-def information_criteria(model: GaussianMixture, X: ArrayLike) -> Tuple[float, float, float]:
+def information_criteria(model: GaussianMixture, X: ArrayLike) -> tuple[float, float, float]:
     """(total log-likelihood, BIC, AIC) of a fitted ``model`` on ``X``, from one pass over ``X``.
 
     The one implementation of :meth:`GaussianMixture.bic` and
@@ -265,8 +266,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self,
         X: ArrayLike,
         y: object = None,
-        sample_weight: Optional[ArrayLike] = None,
-        callback: Optional[_Callback] = None,
+        sample_weight: ArrayLike | None = None,
+        callback: _Callback | None = None,
     ) -> GaussianMixture:
         """Estimate the model parameters with EM.
 
@@ -294,8 +295,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self,
         X: ArrayLike,
         y: object = None,
-        sample_weight: Optional[ArrayLike] = None,
-        callback: Optional[_Callback] = None,
+        sample_weight: ArrayLike | None = None,
+        callback: _Callback | None = None,
     ) -> NDArray[np.int64]:
         """Fit the model and return the most probable component of each sample.
 
@@ -384,6 +385,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "Best performing initialization did not converge. Try different init parameters, "
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return X
 
@@ -391,7 +393,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """User-given starting values, validated as scikit-learn does; empty when absent."""
         k = self.n_components
         weights = np.empty(0, dtype) if self.weights_init is None else _check_weights(self.weights_init, k, dtype)
-        means = np.empty((0, 0), dtype) if self.means_init is None else _check_means(self.means_init, k, n_features, dtype)
+        means = (
+            np.empty((0, 0), dtype) if self.means_init is None else _check_means(self.means_init, k, n_features, dtype)
+        )
         if self.precisions_init is None:
             covariances = chol = np.empty((0, 0), dtype)
         else:
@@ -430,7 +434,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if self.verbose == 1:
                     print(f"Initialization {message}.")
                 else:
-                    print(f"Initialization {message}. time lapse {now - start['init']:.5f}s\t lower bound {lower_bound:.5f}.")
+                    print(
+                        f"Initialization {message}. time lapse {now - start['init']:.5f}s\t "
+                        f"lower bound {lower_bound:.5f}."
+                    )
             if user_callback is not None:
                 user_callback(init, n_iter, lower_bound, change)
 
@@ -539,7 +546,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return _native.mixture_predict_proba(*self._evaluation_args(X))
 
-    def sample(self, n_samples: int = 1) -> Tuple[NDArray[np.floating[Any]], NDArray[np.int_]]:
+    def sample(self, n_samples: int = 1) -> tuple[NDArray[np.floating[Any]], NDArray[np.int_]]:
         """Draw samples from the fitted mixture (as scikit-learn does, with its RNG calls).
 
         Parameters
@@ -555,9 +562,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         self._check_fitted_shapes("weights_", "covariances_")
         if n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample."
-            )
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample.")
         n_features = self.means_.shape[1]
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
@@ -573,7 +578,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
         return np.vstack(parts), labels
 
-    def save(self, path: Union[str, os.PathLike, BinaryIO]) -> None:
+    def save(self, path: str | os.PathLike | BinaryIO) -> None:
         """Write the fitted model to a file, bit for bit; read it back with :func:`gmmcore.load`.
 
         The format is versioned and documented in ``gmmcore._model_io``; it

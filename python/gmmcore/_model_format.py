@@ -22,8 +22,15 @@ from ._covariance import parameter_shape
 from ._version import __version__
 
 __all__ = [
-    "DIGEST_SIZE", "DTYPES", "FORMAT_VERSION", "MAGIC", "PREFIX", "ModelFileError",
-    "expected_arrays", "stored_params", "write",
+    "DIGEST_SIZE",
+    "DTYPES",
+    "FORMAT_VERSION",
+    "MAGIC",
+    "PREFIX",
+    "ModelFileError",
+    "expected_arrays",
+    "stored_params",
+    "write",
 ]
 
 MAGIC = b"GMMCORE\0"
@@ -147,7 +154,7 @@ def _encode(model):
     header = {
         "format": "gmmcore-model",
         "gmmcore_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "covariance_type": model.covariance_type,
         "n_components": int(n_components),
         "n_features": int(n_features),

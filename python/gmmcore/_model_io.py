@@ -75,7 +75,6 @@ allocate more than a few times the file's size. Readers of a later version
 keep reading version 1.
 """
 
-
 from __future__ import annotations
 
 import hashlib
@@ -83,7 +82,7 @@ import json
 import math
 import os
 import reprlib
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 
@@ -117,7 +116,7 @@ def _describe(target):
 # ------------------------------------------------------------------ writing
 
 
-def save(model: GaussianMixture, path: Union[str, os.PathLike, BinaryIO]) -> None:
+def save(model: GaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
     """Write a fitted :class:`~gmmcore.GaussianMixture` to a model file.
 
     The parameters are stored bit for bit; see the module docstring for the
@@ -151,7 +150,7 @@ def save(model: GaussianMixture, path: Union[str, os.PathLike, BinaryIO]) -> Non
 # ------------------------------------------------------------------ reading
 
 
-def load(path: Union[str, os.PathLike, BinaryIO]) -> GaussianMixture:
+def load(path: str | os.PathLike | BinaryIO) -> GaussianMixture:
     """Read a model file written by :func:`save` into a fitted :class:`~gmmcore.GaussianMixture`.
 
     Never executes code from the file. The returned estimator has the saved
@@ -268,6 +267,7 @@ def _parse_json(text):
 
 def _check_header(header, payload):
     """The payload's arrays, after checking that the header describes a valid version-1 model."""
+
     def require(condition, message):
         if not condition:
             raise ValueError(message)

@@ -7,7 +7,8 @@
 # "tied", (n_components, n_features) for "diag", (n_components, 1) for "spherical".
 # Keep in step with native.cpp.
 
-from typing import Callable, Optional, Tuple, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,7 +16,7 @@ from numpy.typing import NDArray
 _F = TypeVar("_F", np.float32, np.float64)
 
 #: The dispatch levels, lowest first.
-LEVELS: Tuple[str, ...]
+LEVELS: tuple[str, ...]
 #: Name of the environment variable that caps the level.
 ENV_VAR: str
 #: The level (or "native"/"generic" build) whose module was imported, and why.
@@ -40,9 +41,7 @@ def forward(weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], 
 def expectation(weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F]) -> NDArray[_F]:
     """Responsibilities, (n_samples, n_components)."""
 
-def log_likelihood(
-    weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F]
-) -> NDArray[_F]:
+def log_likelihood(weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F]) -> NDArray[_F]:
     """``log p(x)`` of each sample, (n_samples,)."""
 
 def negative_log_likelihood(
@@ -52,17 +51,17 @@ def negative_log_likelihood(
 
 def backward(
     weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], grad_output: NDArray[_F]
-) -> Tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]]:
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]]:
     """VJP of :func:`forward`: gradients of (weights, means, covariances, X) for ``grad_output``."""
 
 def em_step(
     weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], jitter: float
-) -> Tuple[NDArray[_F], NDArray[_F], NDArray[_F], float]:
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], float]:
     """One EM iteration: (weights, means, covariances, log-likelihood of the input parameters)."""
 
 def em_train(
     weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], epochs: int, jitter: float
-) -> Tuple[NDArray[_F], NDArray[_F], NDArray[_F]]:
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F]]:
     """``epochs`` EM iterations: (weights, means, covariances)."""
 
 def logsumexp_rows(a: NDArray[_F]) -> NDArray[_F]:
@@ -104,8 +103,8 @@ def fit_mixture(
     precisions_cholesky_init: NDArray[_F],
     warm_start: bool,
     warm_lower_bound: float,
-    callback: Optional[Callable[[int, int, float, float], object]],
-) -> Tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], bool, int, float, list[float]]:
+    callback: Callable[[int, int, float, float], object] | None,
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], bool, int, float, list[float]]:
     """EM with initialisation, restarts and warm start; empty ``*_init`` and ``sample_weight`` mean "none".
 
     Returns (weights, means, covariances, precisions_cholesky, converged,

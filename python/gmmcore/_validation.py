@@ -34,8 +34,7 @@ def params_arrays(params):
         weights, means, covariances = params
     except (TypeError, ValueError):
         raise TypeError(
-            "params must be a GMMParams (weights, means, covariances), "
-            f"got {type(params).__name__}"
+            f"params must be a GMMParams (weights, means, covariances), got {type(params).__name__}"
         ) from None
     weights = real_array(weights, "weights")
     means = real_array(means, "means")

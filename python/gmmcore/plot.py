@@ -142,9 +142,7 @@ def plot_mixture(model, X=None, ax=None, *, features=(0, 1), sigmas=(1.0, 2.0), 
         raise ValueError(f"plot_mixture needs at least 2 features; the model has {n_features}")
     features = tuple(int(f) for f in features)
     if len(features) != 2 or features[0] == features[1] or not all(0 <= f < n_features for f in features):
-        raise ValueError(
-            f"features must be two distinct feature indices in [0, {n_features}), got {features}"
-        )
+        raise ValueError(f"features must be two distinct feature indices in [0, {n_features}), got {features}")
     if feature_names is None:
         feature_names = getattr(model, "feature_names_in_", None)
     if feature_names is None:
@@ -171,13 +169,26 @@ def plot_mixture(model, X=None, ax=None, *, features=(0, 1), sigmas=(1.0, 2.0), 
             center, width, height, angle = component_ellipse(means[k], covariances[k], n_sigma)
             ax.add_patch(
                 Ellipse(
-                    center, width, height, angle=angle, fill=False, edgecolor=colors[k],
-                    linewidth=2.0 if index == 0 else 1.2, linestyle="-" if index == 0 else "--", zorder=3,
+                    center,
+                    width,
+                    height,
+                    angle=angle,
+                    fill=False,
+                    edgecolor=colors[k],
+                    linewidth=2.0 if index == 0 else 1.2,
+                    linestyle="-" if index == 0 else "--",
+                    zorder=3,
                 )
             )
         ax.plot(
-            *means[k], marker="X", markersize=11, color=colors[k], markeredgecolor="black", linestyle="none",
-            zorder=4, label=f"component {k} (weight {float(model.weights_[k]):.2f})",
+            *means[k],
+            marker="X",
+            markersize=11,
+            color=colors[k],
+            markeredgecolor="black",
+            linestyle="none",
+            zorder=4,
+            label=f"component {k} (weight {float(model.weights_[k]):.2f})",
         )
     ax.autoscale_view()
     ax.set_xlabel(str(feature_names[i]))
@@ -227,8 +238,16 @@ def plot_criterion(n_components, values, ax=None, *, criterion="BIC", best=None)
     at = np.flatnonzero(n_components == best)
     if len(at):
         ax.plot(
-            [best], [values[at[0]]], marker="o", markersize=14, markerfacecolor="none", markeredgecolor="C3",
-            markeredgewidth=2.5, linestyle="none", zorder=3, label=f"best: {best} components",
+            [best],
+            [values[at[0]]],
+            marker="o",
+            markersize=14,
+            markerfacecolor="none",
+            markeredgecolor="C3",
+            markeredgewidth=2.5,
+            linestyle="none",
+            zorder=3,
+            label=f"best: {best} components",
         )
     ax.set_xlabel("number of components")
     ax.set_ylabel(f"{criterion} (lower is better)")

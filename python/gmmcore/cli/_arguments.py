@@ -11,8 +11,8 @@ from numbers import Integral
 
 import numpy as np
 
-from ._commands import cmd_demo, cmd_fit, cmd_predict, cmd_sample, cmd_score, cmd_select
 from .._version import __version__
+from ._commands import cmd_demo, cmd_fit, cmd_predict, cmd_sample, cmd_score, cmd_select
 from ._errors import EXIT_USER_ERROR
 
 __all__ = ["build_parser", "k_range"]
@@ -135,31 +135,52 @@ def _fit_options(parser, k_help=None):
     defaults, covariance_choices, init_choices = _estimator_defaults()
     if k_help is not None:
         parser.add_argument(
-            "-k", "--n-components", dest="k", type=_constrained("n_components"), required=True, metavar="K",
+            "-k",
+            "--n-components",
+            dest="k",
+            type=_constrained("n_components"),
+            required=True,
+            metavar="K",
             help=k_help,
         )
     parser.add_argument(
-        "--covariance", choices=covariance_choices, default=defaults["covariance_type"],
+        "--covariance",
+        choices=covariance_choices,
+        default=defaults["covariance_type"],
         help=f"covariance type (default: {defaults['covariance_type']})",
     )
     parser.add_argument(
-        "--n-init", type=_constrained("n_init"), metavar="N", default=defaults["n_init"],
+        "--n-init",
+        type=_constrained("n_init"),
+        metavar="N",
+        default=defaults["n_init"],
         help=f"initialisations, best kept (default: {defaults['n_init']})",
     )
     parser.add_argument(
-        "--max-iter", type=_constrained("max_iter"), metavar="N", default=defaults["max_iter"],
+        "--max-iter",
+        type=_constrained("max_iter"),
+        metavar="N",
+        default=defaults["max_iter"],
         help=f"EM iterations per initialisation (default: {defaults['max_iter']})",
     )
     parser.add_argument(
-        "--tol", type=_constrained("tol"), metavar="TOL", default=defaults["tol"],
+        "--tol",
+        type=_constrained("tol"),
+        metavar="TOL",
+        default=defaults["tol"],
         help=f"convergence threshold on the change of the lower bound (default: {defaults['tol']:g})",
     )
     parser.add_argument(
-        "--reg-covar", type=_constrained("reg_covar"), metavar="R", default=defaults["reg_covar"],
+        "--reg-covar",
+        type=_constrained("reg_covar"),
+        metavar="R",
+        default=defaults["reg_covar"],
         help=f"added to the covariance diagonals (default: {defaults['reg_covar']:g})",
     )
     parser.add_argument(
-        "--init", choices=init_choices, default=defaults["init_params"],
+        "--init",
+        choices=init_choices,
+        default=defaults["init_params"],
         help=f"initialisation (default: {defaults['init_params']})",
     )
     # Not the estimator's default (None, fresh randomness): the command line is reproducible unless asked.
@@ -177,7 +198,9 @@ class _InfoAction(argparse.Action):
             parser.exit()
         path = _config.include_dir() if option_string == "--include-dir" else _config.cmake_dir()
         if not path.is_dir():
-            parser.exit(EXIT_USER_ERROR, f"gmmcore: error: {path} does not exist (this installation has no C++ package)\n")
+            parser.exit(
+                EXIT_USER_ERROR, f"gmmcore: error: {path} does not exist (this installation has no C++ package)\n"
+            )
         print(path)
         parser.exit()
 
@@ -234,7 +257,12 @@ def build_parser():
     sub = command("select", "fit each K in a range and choose one by BIC or AIC", cmd_select)
     sub.add_argument("data", metavar="DATA")
     sub.add_argument(
-        "-k", "--n-components", dest="k", type=k_range, default=list(range(1, 11)), metavar="K",
+        "-k",
+        "--n-components",
+        dest="k",
+        type=k_range,
+        default=list(range(1, 11)),
+        metavar="K",
         help="the K to try: A..B, a comma-separated list or both (default: 1..10)",
     )
     sub.add_argument("--criterion", choices=["bic", "aic"], default="bic", help="default: bic")
@@ -245,13 +273,19 @@ def build_parser():
 
     sub = command("demo", "fit the bundled Old Faithful eruptions data (272 x 2) and print the summary", cmd_demo)
     sub.add_argument(
-        "-k", "--n-components", dest="k", type=_constrained("n_components"), default=2, metavar="K",
+        "-k",
+        "--n-components",
+        dest="k",
+        type=_constrained("n_components"),
+        default=2,
+        metavar="K",
         help="number of components (default: 2)",
     )
     _fit_options(sub)
     sub.add_argument("-o", "--output", metavar="MODEL", help="also write the model file")
     sub.add_argument(
-        "--plot", metavar="FILE.png",
+        "--plot",
+        metavar="FILE.png",
         help="draw the points coloured by component with 1- and 2-sigma ellipses (needs gmmcore[plot])",
     )
     return parser

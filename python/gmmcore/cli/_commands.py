@@ -171,7 +171,10 @@ def cmd_demo(args):
         fig = _figure()
         ax = fig.subplots()
         plot_mixture(
-            model, X, ax=ax, feature_names=["eruption time (min)", "waiting time to next eruption (min)"],
+            model,
+            X,
+            ax=ax,
+            feature_names=["eruption time (min)", "waiting time to next eruption (min)"],
             title=f"Old Faithful: {args.k}-component Gaussian mixture ({args.covariance} covariance)",
         )
         _save_figure(fig, args.plot)

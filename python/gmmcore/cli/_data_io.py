@@ -106,8 +106,13 @@ def _load_delimited(path, delimiter):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # loadtxt warns on empty input; reported below
                 X = np.loadtxt(
-                    path, delimiter=delimiter, skiprows=header_line, comments="#", ndmin=2,
-                    dtype=np.float64, encoding="utf-8-sig",
+                    path,
+                    delimiter=delimiter,
+                    skiprows=header_line,
+                    comments="#",
+                    ndmin=2,
+                    dtype=np.float64,
+                    encoding="utf-8-sig",
                 )
             if X.shape[0] > 0 and np.isfinite(X).all() and (columns is None or X.shape[1] == len(columns)):
                 return X, columns

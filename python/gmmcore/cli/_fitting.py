@@ -13,8 +13,16 @@ from ._errors import CLIError
 from ._progress import Progress
 
 __all__ = [
-    "prepare", "check_sizes", "fit_model", "summary", "information_criteria",
-    "save_model", "load_model", "check_output_model", "model_and_data", "ignoring_feature_names",
+    "prepare",
+    "check_sizes",
+    "fit_model",
+    "summary",
+    "information_criteria",
+    "save_model",
+    "load_model",
+    "check_output_model",
+    "model_and_data",
+    "ignoring_feature_names",
 ]
 
 
@@ -101,8 +109,12 @@ def summary(model, X, source, seconds):
     ]
     for index in range(k):
         mean = np.array2string(
-            np.asarray(model.means_[index], dtype=np.float64), precision=4, threshold=8, edgeitems=3,
-            separator=", ", max_line_width=10_000,
+            np.asarray(model.means_[index], dtype=np.float64),
+            precision=4,
+            threshold=8,
+            edgeitems=3,
+            separator=", ",
+            max_line_width=10_000,
         )
         lines.append(f"{index:9d}  {float(model.weights_[index]):.4f}  {mean}")
     return "\n".join(lines)

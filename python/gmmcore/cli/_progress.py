@@ -34,9 +34,14 @@ class Progress:
                 size = os.terminal_size((0, 0))
             # A terminal that reports no size (a bare pty) would make tqdm hide the bar.
             self.bar = self._tqdm(
-                total=self.max_iter, desc=desc, unit="iter", leave=False, file=sys.stderr,
+                total=self.max_iter,
+                desc=desc,
+                unit="iter",
+                leave=False,
+                file=sys.stderr,
                 dynamic_ncols=size.columns > 0 and size.lines > 0,
-                ncols=None if size.columns > 0 else 100, nrows=None if size.lines > 0 else 24,
+                ncols=None if size.columns > 0 else 100,
+                nrows=None if size.lines > 0 else 24,
             )
         self.bar.update(n_iter - self.bar.n)
         self.bar.set_postfix_str(f"lower bound {lower_bound:.6g}, change {change:.3g}", refresh=True)
