@@ -41,21 +41,21 @@ __all__ = [
 class _Problem:
     """Validated native arguments for one call: params, X as 2-D, dtype."""
 
-    def __init__(self, params, X, *, grad_output=None):
+    def __init__(self, params: _ParamsLike, X: ArrayLike, *, grad_output: ArrayLike | None = None) -> None:
         weights, means, covariances = params_arrays(params)
         n_components, n_features = means.shape
-        X = samples_array(X, n_features)
-        self.single = X.ndim == 1
-        arrays = [weights, means, covariances, X]
+        samples = samples_array(X, n_features)
+        self.single = samples.ndim == 1
+        arrays = [weights, means, covariances, samples]
         if grad_output is not None:
-            grad_output = real_array(grad_output, "grad_output")
-            expected = (n_components,) if self.single else (X.shape[0], n_components)
-            if grad_output.shape != expected:
-                raise ValueError(f"grad_output has shape {grad_output.shape}, expected {expected}")
-            arrays.append(grad_output)
+            grad = real_array(grad_output, "grad_output")
+            expected = (n_components,) if self.single else (samples.shape[0], n_components)
+            if grad.shape != expected:
+                raise ValueError(f"grad_output has shape {grad.shape}, expected {expected}")
+            arrays.append(grad)
         self.dtype = working_dtype(*arrays)
         self.params = native_params(weights, means, covariances, self.dtype)
-        self.X, *rest = contiguous([np.atleast_2d(X)] + [np.atleast_2d(g) for g in arrays[4:]], self.dtype)
+        self.X, *rest = contiguous([np.atleast_2d(samples)] + [np.atleast_2d(g) for g in arrays[4:]], self.dtype)
         self.grad_output = rest[0] if rest else None
         self.shape = covariances.shape
 
@@ -150,15 +150,15 @@ def logsumexp(a: ArrayLike, axis: int | None = -1) -> _FloatArray | np.floating[
     >>> float(gmmcore.logsumexp([-np.inf, -np.inf]))
     -inf
     """
-    a = real_array(a, "a")
-    if np.isnan(a).any():
+    array = real_array(a, "a")
+    if np.isnan(array).any():
         raise ValueError("a contains NaN")
     if axis is None:
-        a, axis = a.reshape(-1), -1
-    moved = np.moveaxis(a, axis, -1)
+        array, axis = array.reshape(-1), -1
+    moved = np.moveaxis(array, axis, -1)
     shape = moved.shape[:-1]
     rows = moved.reshape(int(np.prod(shape)), moved.shape[-1])
-    (rows,) = contiguous([rows], working_dtype(a))
+    (rows,) = contiguous([rows], working_dtype(array))
     return _native.logsumexp_rows(rows).reshape(shape)[()]
 
 
@@ -238,6 +238,7 @@ def backward(params: _ParamsLike, X: ArrayLike, grad_output: ArrayLike) -> Gradi
     array([-1., -0.])
     """
     prob = _Problem(params, X, grad_output=grad_output)
+    assert prob.grad_output is not None  # set whenever _Problem is given grad_output
     weights, means, covariances, grad_input = _native.backward(*prob.params, prob.X, prob.grad_output)
     return Gradients(weights, means, covariances.reshape(prob.shape), prob.rows(grad_input))
 

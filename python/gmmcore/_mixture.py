@@ -17,7 +17,7 @@ from numbers import Integral, Real
 from typing import Any, BinaryIO
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -132,9 +132,9 @@ def information_criteria(model: GaussianMixture, X: ArrayLike) -> tuple[float, f
     :meth:`GaussianMixture.aic`; internal to gmmcore (the command line
     prints all three), not part of the public API.
     """
-    X = validate_data(model, X, reset=False, dtype=[np.float64, np.float32])
-    n_samples = X.shape[0]
-    mean = model.score(X)
+    samples: NDArray[Any] = validate_data(model, X, reset=False, dtype=[np.float64, np.float32])
+    n_samples = samples.shape[0]
+    mean = model.score(samples)
     n_parameters = model._n_parameters()
     bic = -2 * mean * n_samples + n_parameters * np.log(n_samples)
     aic = -2 * mean * n_samples + 2 * n_parameters
@@ -312,9 +312,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        X = self._fit(X, sample_weight, callback)
-        # X is validated and contiguous in the model's dtype already: no second validation pass.
-        return _native.mixture_predict(*self._model_args(X.dtype), X)
+        samples: NDArray[Any] = self._fit(X, sample_weight, callback)
+        # samples is validated and contiguous in the model's dtype already: no second validation pass.
+        return _native.mixture_predict(*self._model_args(samples.dtype), samples)
 
     def _fit(self, X, sample_weight, callback):
         """EM on the validated X, which it returns (C-contiguous, float64 or float32).
@@ -483,7 +483,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     f"{self.covariance_type!r} with means_ of shape {means.shape}"
                 )
 
-    def _model_args(self, dtype):
+    def _model_args(self, dtype: DTypeLike) -> tuple[str, NDArray[Any], NDArray[Any], NDArray[Any]]:
         """The fitted model as ``_native`` takes it: (covariance_type, weights, means, precisions_cholesky)."""
         self._check_fitted_shapes("weights_", "precisions_cholesky_")
         return (

@@ -5,13 +5,21 @@ Shapes and dtypes are checked here, where argument names are known; values
 are checked by the C++ core, which has C++ callers too.
 """
 
+from __future__ import annotations
+
 import numbers
 import operator
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+#: The validated arrays these functions return; their dtype is checked at run time.
+_Array = NDArray[Any]
 
 
-def real_array(value, name):
+def real_array(value: ArrayLike, name: str) -> _Array:
     """``value`` as an ndarray of a real (integer or floating) dtype, uncopied if possible."""
     array = np.asarray(value)
     if array.dtype.kind not in "iuf":
@@ -19,7 +27,7 @@ def real_array(value, name):
     return array
 
 
-def working_dtype(*arrays):
+def working_dtype(*arrays: _Array) -> type[np.float32] | type[np.float64]:
     """float32 when every array is float32, else float64 (MATH.md dtype rule)."""
     return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
 
@@ -28,7 +36,7 @@ def _shape_error(name, got, expected):
     return ValueError(f"{name} has shape {got}, expected {expected}")
 
 
-def params_arrays(params):
+def params_arrays(params: Iterable[ArrayLike]) -> tuple[_Array, _Array, _Array]:
     """Real arrays (weights, means, covariances) with consistent shapes."""
     try:
         weights, means, covariances = params
@@ -54,7 +62,7 @@ def params_arrays(params):
     return weights, means, covariances
 
 
-def samples_array(X, n_features, name="X"):
+def samples_array(X: ArrayLike, n_features: int, name: str = "X") -> _Array:
     """Real array of shape (n_samples, n_features) or (n_features,)."""
     X = real_array(X, name)
     if X.ndim not in (1, 2) or X.shape[-1] != n_features:
@@ -62,7 +70,7 @@ def samples_array(X, n_features, name="X"):
     return X
 
 
-def native_array(a, dtype=None):
+def native_array(a: ArrayLike, dtype: DTypeLike | None = None) -> _Array:
     """``a`` as ``_native`` takes it: C-contiguous in ``dtype``, a copy only where needed.
 
     NumPy calls an array with a negative stride on a length-1 axis
@@ -73,12 +81,14 @@ def native_array(a, dtype=None):
     return a.copy() if any(stride < 0 for stride in a.strides) else a
 
 
-def contiguous(arrays, dtype):
+def contiguous(arrays: Iterable[ArrayLike], dtype: DTypeLike) -> list[_Array]:
     """C-contiguous copies (only where needed) in ``dtype``; never aliases a write."""
     return [native_array(a, dtype) for a in arrays]
 
 
-def native_params(weights, means, covariances, dtype):
+def native_params(
+    weights: ArrayLike, means: ArrayLike, covariances: ArrayLike, dtype: DTypeLike
+) -> tuple[_Array, _Array, _Array]:
     """Arguments for ``_native``: covariances as a (K, D*D) view."""
     weights, means, covariances = contiguous((weights, means, covariances), dtype)
     return weights, means, covariances.reshape(covariances.shape[0], -1)
