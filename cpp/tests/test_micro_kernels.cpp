@@ -40,26 +40,28 @@ void check_kernels(Index D, Index B, double rtol) {
   const Eigen::VectorXd squares = diff.cwiseAbs2().transpose() * r.template cast<double>();
 
   Rows<T> transposed = Rows<T>::Zero(D, ldt);
-  transpose_rows<T>(x.data(), ld, B, D, transposed.data(), ldt);
+  transpose_rows<T>(row_block(x.leftCols(D)), row_block(transposed));
   CHECK(transposed == xt);
+  const auto xv = transposed_block(xt, B);
+  const auto xp = padded_rows(x, D);
 
   Rows<T> scratch(D, kRowPackets * kPacket<T>);
   Eigen::Matrix<T, Eigen::Dynamic, 1> quad(ldt);
-  quadratic_forms_full<T>(xt.data(), ldt, D, mu.data(), p.data(), scratch.data(), quad.data());
+  quadratic_forms_full<T>(xv, mu.data(), factor_rows<true>(p, 0, D), scratch.data(), quad.data());
   for (Index i = 0; i < B; ++i) CHECK_CLOSE(double(quad(i)), quad_full(i), rtol, rtol);
   Rows<T> products(ldp, ldt);
-  dense_products_transposed<T>(xt.data(), ldt, D, mu.data(), p.data(), scratch.data(), products.data());
+  dense_products_transposed<T>(xv, mu.data(), factor_rows<false>(p, 0, D), scratch.data(), transposed_block(products, B));
   const Eigen::MatrixXd dense = diff * p.leftCols(D).template cast<double>();
   for (Index i = 0; i < B; ++i)
     for (Index j = 0; j < D; ++j) CHECK_CLOSE(double(products(j, i)), dense(i, j), rtol, rtol * 10);
-  quadratic_forms_diag<T>(xt.data(), ldt, D, mu.data(), prec.data(), quad.data());
+  quadratic_forms_diag<T>(xv, mu.data(), prec.data(), quad.data());
   for (Index i = 0; i < B; ++i) CHECK_CLOSE(double(quad(i)), quad_diag(i), rtol, rtol);
 
   Rows<T> d(B, ld), w = Rows<T>::Zero(B, ldw), s_full = Rows<T>::Zero(scatter_rows(D), ld);
   Rows<T> s = Rows<T>::Zero(1, ld), s2 = Rows<T>::Zero(1, ld), q = Rows<T>::Zero(1, ld);
-  weighted_differences<T>(x.data(), B, ld, mu.data(), r.data(), d.data(), w.data(), ldw, s.data());
-  scatter_full<T>(w.data(), ldw, d.data(), ld, B, D, s_full.data());
-  scatter_diag<T>(x.data(), B, ld, mu.data(), r.data(), s2.data(), q.data());
+  centred_weighted_rows<T>(xp, mu.data(), r.data(), padded_rows(d, D), padded_rows(w, D), s.data());
+  scatter_full<T>(padded_rows(w, D), padded_rows(d, D), padded_rows(s_full, D));
+  scatter_diag<T>(xp, mu.data(), r.data(), s2.data(), q.data());
   const double scale = scatter.diagonal().maxCoeff();
   for (Index a = 0; a < D; ++a) {
     CHECK_CLOSE(double(s(0, a)), sums(a), rtol, rtol * scale);
@@ -68,12 +70,18 @@ void check_kernels(Index D, Index B, double rtol) {
     for (Index b = 0; b <= a; ++b) CHECK_CLOSE(double(s_full(a, b)), scatter(a, b), rtol, rtol * scale);
   }
   for (Index a = D; a < ld; ++a) CHECK(s(0, a) == T(0) && q(0, a) == T(0));
+  // Without a mean: the same bits as centring on a zero mean, and d is not written.
+  Rows<T> w0 = Rows<T>::Zero(B, ldw), w1 = Rows<T>::Zero(B, ldw), d1(B, ld), zero = Rows<T>::Zero(1, ld);
+  Rows<T> s5 = Rows<T>::Zero(1, ld), s6 = Rows<T>::Zero(1, ld);
+  weighted_rows<T>(xp, r.data(), padded_rows(w0, D), s5.data());
+  centred_weighted_rows<T>(xp, zero.data(), r.data(), padded_rows(d1, D), padded_rows(w1, D), s6.data());
+  CHECK(w0 == w1 && s5 == s6 && d1 == x);
 
   if (D > kFewFeatures) return;
   Rows<T> s3 = Rows<T>::Zero(1, ld), s4 = Rows<T>::Zero(1, ld), q3 = Rows<T>::Zero(1, ld), full3 = Rows<T>::Zero(D, ld);
   with_constant<int(kFewFeatures)>(D, [&](auto n) {
-    scatter_transposed<T, decltype(n)::value, true>(xt.data(), ldt, B, mu.data(), r.data(), s3.data(), full3.data(), ld);
-    scatter_transposed<T, decltype(n)::value, false>(xt.data(), ldt, B, mu.data(), r.data(), s4.data(), q3.data(), ld);
+    scatter_transposed<T, decltype(n)::value, true>(xv, mu.data(), r.data(), s3.data(), padded_rows(full3, D));
+    scatter_transposed<T, decltype(n)::value, false>(xv, mu.data(), r.data(), s4.data(), padded_rows(q3, D));
   });
   for (Index a = 0; a < D; ++a) {
     CHECK_CLOSE(double(s3(0, a)), sums(a), rtol, rtol * scale);

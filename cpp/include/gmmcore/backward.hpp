@@ -96,21 +96,20 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
           ws.vt.resize(detail::factor_columns(D), ws.xt.cols());
           ws.scratch.resize(D, detail::kRowPackets * detail::kPacket<T>);
         }
-        const Index ldt = ws.xt.cols();
-        detail::transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ldt);
+        detail::transpose_rows<T>(detail::row_block(xb), detail::row_block(ws.xt));
+        const auto xt = detail::transposed_block(ws.xt, B);
+        const auto vp = detail::padded_rows(ws.vp, D), w = detail::padded_rows(ws.w, D);
         auto dxb = out.input.middleRows(r.begin, B);
         for (Index k = 0; k < K; ++k) {
           // v_i = Lambda_k (x_i - mu_k) with the samples in the SIMD lanes, then back to rows.
-          detail::dense_products_transposed<T>(ws.xt.data(), ldt, D, f.means.row(k).data(),
-                                               lambda_rows.data() + k * D * lambda_rows.cols(), ws.scratch.data(),
-                                               ws.vt.data());
-          detail::transpose_rows<T>(ws.vt.data(), ldt, D, B, ws.vp.data(), ld);
+          detail::dense_products_transposed<T>(xt, f.means.row(k).data(), detail::factor_rows<false>(lambda_rows, k, D),
+                                               ws.scratch.data(), detail::transposed_block(ws.vt, B));
+          detail::transpose_rows<T>(detail::row_block(ws.vt.topLeftCorner(D, B)), detail::row_block(ws.vp));
           ws.g = gb.col(k);
           acc.g(k) += ws.g.sum();
           // w = G v, gv += sum_i G_ik v_ik; then the scatter sum of w_i v_i^T.
-          detail::weighted_differences<T>(ws.vp.data(), B, ld, nullptr, ws.g.data(), nullptr, ws.w.data(), ldw,
-                                          acc.gv.row(k).data());
-          detail::scatter_full<T>(ws.w.data(), ldw, ws.vp.data(), ld, B, D, acc.gvv.data() + k * rows_per_k * ld);
+          detail::weighted_rows<T>(vp, ws.g.data(), w, acc.gv.row(k).data());
+          detail::scatter_full<T>(w, vp, detail::padded_rows(acc.gvv.middleRows(k * rows_per_k, rows_per_k), D));
           if (k == 0)
             dxb = -ws.w.leftCols(D);
           else

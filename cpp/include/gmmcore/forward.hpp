@@ -57,15 +57,15 @@ void check_finite(const ConstMatrixRef<T>& x, const char* name) {
 template <class T>
 void component_log_probs_block(const FactoredParams<T>& f, const ConstMatrixRef<T>& xb, BlockWorkspace<T>& ws,
                                bool transposed = false) {
-  const Index K = f.n_components(), D = f.n_features(), B = xb.rows(), ldt = ws.xt.cols();
-  if (!transposed) transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ldt);
+  const Index K = f.n_components(), D = f.n_features(), B = xb.rows();
+  if (!transposed) transpose_rows<T>(row_block(xb), row_block(ws.xt));
+  const auto xt = transposed_block(ws.xt, B);
   for (Index k = 0; k < K; ++k) {
     const T* mu = f.means.row(k).data();
     if (f.diagonal())
-      quadratic_forms_diag<T>(ws.xt.data(), ldt, D, mu, f.diagonal_precisions.row(k).data(), ws.quad.data());
+      quadratic_forms_diag<T>(xt, mu, f.diagonal_precisions.row(k).data(), ws.quad.data());
     else
-      quadratic_forms_full<T>(ws.xt.data(), ldt, D, mu, f.factors.data() + k * D * f.factors.cols(),
-                              ws.scratch.data(), ws.quad.data());
+      quadratic_forms_full<T>(xt, mu, factor_rows<true>(f.factors, k, D), ws.scratch.data(), ws.quad.data());
     ws.y.col(k) = (f.log_norm(k) - T(0.5) * ws.quad.head(B).array()).matrix();
   }
 }

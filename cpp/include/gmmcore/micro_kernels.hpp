@@ -2,11 +2,41 @@
 // Register-tiled kernels for the O(N K D^2) and O(N K D) loops over samples,
 // in two layouts: the quadratic forms read a transposed block (samples in the
 // SIMD lanes, so no horizontal sums and no waste for small D); the scatter
-// sums read padded rows (simd.hpp: D values stored in ld slots, zero beyond
-// D). Each component is handled around its own mean, d_i = x_i - mu_k, as
-// MATH.md writes it; P_k is upper triangular and the products skip the zeros
-// below its diagonal.
+// sums read padded rows. Each component is handled around its own mean,
+// d_i = x_i - mu_k, as MATH.md writes it; P_k is upper triangular and the
+// products skip the zeros below its diagonal.
+//
+// Layouts. The kernels take their operands as the small views below (trivially
+// copyable, passed by value, no code of their own), and these are the only
+// rules they rely on; check_layout() asserts them at each kernel's entry in
+// debug builds (NDEBUG not defined), zero padding included.
+//
+//   RowBlock<T>        `rows` rows of `cols` values, row stride `ld` >= cols.
+//                      Any row-major block: transpose_rows' operands.
+//   PaddedRows<T>      `rows` rows of `features` (= D) values, row stride `ld`
+//                      a multiple of kPacket<T> and >= padded_length<T>(D);
+//                      columns [D, ld) are ZERO in an operand (the kernels run
+//                      over whole packets and the padding must add nothing),
+//                      and stay zero in an accumulator. The w rows of
+//                      scatter_full also need ld >= scatter_rows(D) (its row
+//                      tiles read w there). A scatter matrix S is
+//                      scatter_rows(D) padded rows; its rows past D are never
+//                      meaningful, nor is the part above the diagonal.
+//   TransposedBlock<T> `features` rows (D, or factor_columns(D) for an output)
+//                      by `samples` columns, row stride `ld` a multiple of
+//                      kTransposedAlign<T> and >= samples. The kernels run
+//                      over all ld columns: columns [samples, ld) must be
+//                      readable (any finite or not) and are garbage in outputs.
+//   UpperFactor<T>     D rows of stride ld = factor_columns(D): an upper
+//   DenseFactor<T>     triangular / dense D x D matrix, ZERO past column D
+//                      (and, upper, below the diagonal): whole column tiles
+//                      are multiplied.
+// Vectors (means mu, diagonal precisions, responsibilities r) are plain
+// pointers to D (transposed kernels) or `rows` values; a mean that a padded-row
+// kernel subtracts is itself a padded row (ld values, zero past D).
 #include <algorithm>
+#include <cassert>
+#include <type_traits>
 
 #include "gmmcore/simd.hpp"
 
@@ -24,15 +54,129 @@ inline constexpr int kRowPackets = kRegisters >= 32 ? 4 : 2;
 inline constexpr int kTileColumns = 4;
 inline constexpr int kDiagRowPackets = kRegisters >= 32 ? 8 : 4;
 
-// Samples per transposed block row: a multiple of both kernels' tile widths.
+// The sizes of the layouts above.
+// Row stride of a padded row: D rounded up to whole packets.
 template <class T>
-inline constexpr Index kTransposedAlign = kDiagRowPackets * kPacket<T>;
-
-// Columns of a stored P: D rounded up to whole column tiles.
+Index padded_length(Index n_features) {
+  return round_up(n_features, kPacket<std::remove_const_t<T>>);
+}
+// Row stride of a transposed block: samples rounded up to a multiple of both
+// transposed kernels' tile widths.
+template <class T>
+inline constexpr Index kTransposedAlign = kDiagRowPackets * kPacket<std::remove_const_t<T>>;
+// Row stride of a factor: D rounded up to whole column tiles.
 inline Index factor_columns(Index D) { return round_up(D, kTileColumns); }
+// Rows of a scatter matrix: D rounded up to whole row tiles.
+inline Index scatter_rows(Index D) { return round_up(D, kTileRows); }
 
-// xt(d, i) = x(i, d) for the first `rows` rows of x (D columns, row stride
-// ldx) into xt (row stride ldt), in packet-square tiles.
+// Views. A view of T converts to the view of const T.
+#define GMMCORE_VIEW_TO_CONST(View, ...)                                                           \
+  template <class U, class = std::enable_if_t<!std::is_const_v<T> && std::is_same_v<U, const T>>> \
+  operator View() const {                                                                          \
+    return {__VA_ARGS__};                                                                          \
+  }
+
+template <class T>
+struct RowBlock {
+  T* data;
+  Index rows, cols, ld;
+  GMMCORE_VIEW_TO_CONST(RowBlock<U>, data, rows, cols, ld)
+};
+
+template <class T>
+struct PaddedRows {
+  T* data;
+  Index rows, features, ld;
+  T* row(Index i) const { return data + i * ld; }
+  GMMCORE_VIEW_TO_CONST(PaddedRows<U>, data, rows, features, ld)
+};
+
+template <class T>
+struct TransposedBlock {
+  T* data;
+  Index features, samples, ld;
+  GMMCORE_VIEW_TO_CONST(TransposedBlock<U>, data, features, samples, ld)
+};
+
+template <class T, bool kUpper>
+struct FactorRows {
+  T* data;
+  Index features, ld;
+  template <class U, class = std::enable_if_t<!std::is_const_v<T> && std::is_same_v<U, const T>>>
+  operator FactorRows<U, kUpper>() const {
+    return {data, features, ld};
+  }
+};
+template <class T>
+using UpperFactor = FactorRows<T, true>;
+template <class T>
+using DenseFactor = FactorRows<T, false>;
+#undef GMMCORE_VIEW_TO_CONST
+
+// Views of row-major Eigen objects (matrices, blocks of rows, rows): the
+// element type, const or not, follows m.data().
+template <class M>
+auto row_block(M&& m) {
+  return RowBlock<std::remove_pointer_t<decltype(m.data())>>{m.data(), m.rows(), m.cols(), m.outerStride()};
+}
+template <class M>
+auto padded_rows(M&& m, Index features) {
+  return PaddedRows<std::remove_pointer_t<decltype(m.data())>>{m.data(), m.rows(), features, m.outerStride()};
+}
+template <class M>
+auto transposed_block(M&& m, Index samples) {
+  return TransposedBlock<std::remove_pointer_t<decltype(m.data())>>{m.data(), m.rows(), samples, m.outerStride()};
+}
+// The factor of component k in a stack of K factors of D rows each.
+template <bool kUpper, class M>
+auto factor_rows(M&& m, Index k, Index D) {
+  return FactorRows<std::remove_pointer_t<decltype(m.data())>, kUpper>{m.data() + k * D * m.outerStride(), D,
+                                                                       m.outerStride()};
+}
+
+// Debug assertions of the layout rules; empty (and free) under NDEBUG.
+template <class T>
+inline void check_layout([[maybe_unused]] RowBlock<T> v) {
+#ifndef NDEBUG
+  assert((v.data != nullptr || v.rows == 0) && v.rows >= 0 && v.cols >= 0 && v.ld >= v.cols);
+#endif
+}
+// An operand (check_zeros) has zeros past D; an accumulator's padding is not scanned.
+template <class T>
+inline void check_layout([[maybe_unused]] PaddedRows<T> v, [[maybe_unused]] bool check_zeros,
+                         [[maybe_unused]] Index min_ld = 0) {
+#ifndef NDEBUG
+  assert((v.data != nullptr || v.rows == 0) && v.rows >= 0 && v.features >= 1);
+  assert(v.ld % kPacket<std::remove_const_t<T>> == 0 && v.ld >= padded_length<T>(v.features) && v.ld >= min_ld);
+  if (!check_zeros) return;
+  for (Index i = 0; i < v.rows; ++i)
+    for (Index c = v.features; c < v.ld; ++c) assert(v.row(i)[c] == T(0) && "padded row: zero past D");
+#endif
+}
+template <class T>
+inline void check_layout([[maybe_unused]] TransposedBlock<T> v) {
+#ifndef NDEBUG
+  assert(v.data != nullptr && v.features >= 1 && v.samples >= 0);
+  assert(v.ld % kTransposedAlign<T> == 0 && v.ld >= v.samples);
+#endif
+}
+template <class T, bool kUpper>
+inline void check_layout([[maybe_unused]] FactorRows<T, kUpper> v) {
+#ifndef NDEBUG
+  assert(v.data != nullptr && v.features >= 1 && v.ld == factor_columns(v.features));
+  for (Index d = 0; d < v.features; ++d) {
+    for (Index j = v.features; j < v.ld; ++j) assert(v.data[d * v.ld + j] == T(0) && "factor: zero past column D");
+    if (kUpper)
+      for (Index j = 0; j < d; ++j) assert(v.data[d * v.ld + j] == T(0) && "upper factor: zero below the diagonal");
+  }
+#endif
+}
+
+// The kernels' loops, on raw pointers and strides; called only through the
+// entry points below, which take the views and check them.
+namespace kernel_impl {
+
+// Each loop below is documented at its entry point (same name, further down).
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 // PacketBlock<__m128d, 2> drops the vector type's alignment attribute, as in Eigen's own kernels.
@@ -76,7 +220,7 @@ EIGEN_ALWAYS_INLINE void centred_tile(const T* xt, Index ldt, Index D, const T* 
 }
 
 // acc[rp][j] = sum_{d < d_end} scratch_d[rp] M(d, j0 + j) for a centred_tile
-// and M of row stride factor_columns(D).
+// and M of row stride ldm.
 template <class T>
 EIGEN_ALWAYS_INLINE void product_tile(const T* scratch, Index d_end, const T* m, Index ldm, Index j0,
                                       Packet<T> (&acc)[kRowPackets][kTileColumns]) {
@@ -96,10 +240,6 @@ EIGEN_ALWAYS_INLINE void product_tile(const T* scratch, Index d_end, const T* m,
   }
 }
 
-// quad[i] = |(x_i - mu)^T P|^2 for the samples x_i stored transposed in xt
-// (D rows of stride ldt, a multiple of kTransposedAlign; quad has ldt slots),
-// with P (D rows of stride factor_columns(D)) upper triangular and zero beyond
-// column D. scratch holds D * kRowPackets packets.
 template <class T>
 void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T* p, T* scratch, T* quad) {
   using namespace Eigen::internal;
@@ -120,9 +260,6 @@ void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T*
   }
 }
 
-// out(j, i) = sum_d (x_i - mu)_d M(d, j) for the samples stored transposed as
-// in quadratic_forms_full, with M dense (D rows of stride factor_columns(D),
-// zero beyond column D); out has factor_columns(D) rows of stride ldt.
 template <class T>
 void dense_products_transposed(const T* xt, Index ldt, Index D, const T* mu, const T* m, T* scratch, T* out) {
   using namespace Eigen::internal;
@@ -138,8 +275,6 @@ void dense_products_transposed(const T* xt, Index ldt, Index D, const T* mu, con
   }
 }
 
-// quad[i] = sum_d (x_id - mu_d)^2 p_d for samples stored transposed as in
-// quadratic_forms_full.
 template <class T>
 void quadratic_forms_diag(const T* xt, Index ldt, Index D, const T* mu, const T* prec, T* quad) {
   using namespace Eigen::internal;
@@ -180,21 +315,19 @@ inline void scatter_tile(const T* w, Index ldw, const T* d, Index ld, Index rows
       s + r * ld + c * L, padd(ploadu<P>(s + r * ld + c * L), acc[r][c]));
 }
 
-// d_i = x_i - mu (stride ld; skipped when mu is null, d_i = x_i) and w_i = r_i d_i
-// (stride ldw) for `rows` padded rows x_i (stride ld), and s += sum_i w_i: the
-// operands of scatter_full.
-template <class T>
-void weighted_differences(const T* x, Index rows, Index ld, const T* mu, const T* r, T* d, T* w, Index ldw, T* s) {
+// centred_weighted_rows (kCentred) and weighted_rows (d not written).
+template <bool kCentred, class T>
+void weighted_rows(const T* x, Index rows, Index ld, const T* mu, const T* r, T* d, T* w, Index ldw, T* s) {
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr Index L = kPacket<T>;
   for (Index c = 0; c < ld; c += L) {
-    const P m = mu ? ploadu<P>(mu + c) : pset1<P>(T(0));
+    const P m = kCentred ? ploadu<P>(mu + c) : pset1<P>(T(0));
     P sum = pset1<P>(T(0));
     for (Index i = 0; i < rows; ++i) {
       const P t = psub(ploadu<P>(x + i * ld + c), m);
       const P u = pmul(pset1<P>(r[i]), t);
-      if (mu) pstoreu(d + i * ld + c, t);
+      if (kCentred) pstoreu(d + i * ld + c, t);
       pstoreu(w + i * ldw + c, u);
       sum = padd(sum, u);
     }
@@ -202,12 +335,6 @@ void weighted_differences(const T* x, Index rows, Index ld, const T* mu, const T
   }
 }
 
-// Rows of a scatter matrix: D rounded up to whole tiles.
-inline Index scatter_rows(Index D) { return round_up(D, kTileRows); }
-
-// S += sum_i w_i d_i^T on and below the diagonal (tiles also reach a little
-// above it), for `rows` padded rows w_i (stride ldw >= scatter_rows(D), zero
-// beyond D) and d_i (stride ld). S is scatter_rows(D) rows of stride ld.
 template <class T>
 void scatter_full(const T* w, Index ldw, const T* d, Index ld, Index rows, Index D, T* s) {
   constexpr Index L = kPacket<T>;
@@ -224,15 +351,6 @@ void scatter_full(const T* w, Index ldw, const T* d, Index ld, Index rows, Index
   }
 }
 
-// Features up to which scatter_transposed serves both covariance forms: its
-// D (D + 3) / 2 packet accumulators must fit the registers.
-inline constexpr Index kFewFeatures = 4;
-
-// With d_i = x_i - mu for the samples stored transposed in xt (D <= kFewFeatures
-// rows of stride ldt, rows < `rows` read): s += sum_i r_i d_i, and if kFull the
-// lower triangle of S (rows of stride lds) += sum_i r_i d_i d_i^T, else
-// q += sum_i r_i d_i^2 (elementwise). Samples sit in the SIMD lanes, so a small D
-// wastes no lanes on padding.
 template <class T, int D, bool kFull>
 void scatter_transposed(const T* xt, Index ldt, Index rows, const T* mu, const T* r, T* s, T* sq, Index lds) {
   using namespace Eigen::internal;
@@ -275,8 +393,6 @@ void scatter_transposed(const T* xt, Index ldt, Index rows, const T* mu, const T
   }
 }
 
-// s += sum_i r_i (x_i - mu), q += sum_i r_i (x_i - mu)^2 (elementwise) for
-// `rows` padded rows x_i (stride ld); s and q are padded rows.
 template <class T>
 void scatter_diag(const T* x, Index rows, Index ld, const T* mu, const T* r, T* s, T* q) {
   using namespace Eigen::internal;
@@ -308,6 +424,116 @@ void scatter_diag(const T* x, Index rows, Index ld, const T* mu, const T* r, T* 
       }
     });
   }
+}
+
+}  // namespace kernel_impl
+
+// Entry points: check the views (debug builds) and run the loops. Inlined, so
+// that the views cost nothing over the raw arguments.
+
+// xt(d, i) = x(i, d): x (rows, cols) into xt (cols, rows), in packet-square
+// tiles.
+template <class T>
+EIGEN_ALWAYS_INLINE void transpose_rows(RowBlock<const T> x, RowBlock<T> xt) {
+  check_layout(x);
+  check_layout(xt);
+  assert(xt.rows >= x.cols && xt.cols >= x.rows);
+  kernel_impl::transpose_rows<T>(x.data, x.ld, x.rows, x.cols, xt.data, xt.ld);
+}
+
+// quad[i] = |(x_i - mu)^T P|^2 for all x.ld columns of x (quad has x.ld
+// slots), mu of D values. scratch holds D * kRowPackets packets.
+template <class T>
+EIGEN_ALWAYS_INLINE void quadratic_forms_full(TransposedBlock<const T> x, const T* mu, UpperFactor<const T> p,
+                                              T* scratch, T* quad) {
+  check_layout(x);
+  check_layout(p);
+  assert(p.features == x.features);
+  kernel_impl::quadratic_forms_full<T>(x.data, x.ld, x.features, mu, p.data, scratch, quad);
+}
+
+// out(j, i) = sum_d (x_i - mu)_d M(d, j) for all x.ld columns of x; out has
+// factor_columns(D) rows (zero past D) and the stride of x. scratch as above.
+template <class T>
+EIGEN_ALWAYS_INLINE void dense_products_transposed(TransposedBlock<const T> x, const T* mu, DenseFactor<const T> m,
+                                                   T* scratch, TransposedBlock<T> out) {
+  check_layout(x);
+  check_layout(m);
+  check_layout(out);
+  assert(m.features == x.features && out.features >= m.ld && out.ld == x.ld);
+  kernel_impl::dense_products_transposed<T>(x.data, x.ld, x.features, mu, m.data, scratch, out.data);
+}
+
+// quad[i] = sum_d (x_id - mu_d)^2 p_d for all x.ld columns of x (quad has
+// x.ld slots), mu and p of D values.
+template <class T>
+EIGEN_ALWAYS_INLINE void quadratic_forms_diag(TransposedBlock<const T> x, const T* mu, const T* prec, T* quad) {
+  check_layout(x);
+  kernel_impl::quadratic_forms_diag<T>(x.data, x.ld, x.features, mu, prec, quad);
+}
+
+// d_i = x_i - mu and w_i = r_i d_i for the padded rows x_i, and s += sum_i
+// w_i (r of x.rows values; mu and s padded rows of x.ld values; d of the
+// stride of x): the operands of scatter_full.
+template <class T>
+EIGEN_ALWAYS_INLINE void centred_weighted_rows(PaddedRows<const T> x, const T* mu, const T* r, PaddedRows<T> d,
+                                               PaddedRows<T> w, T* s) {
+  check_layout(x, true);
+  check_layout(PaddedRows<const T>{mu, 1, x.features, x.ld}, true);
+  check_layout(d, false);
+  check_layout(w, false, x.ld);
+  assert(d.rows >= x.rows && d.ld == x.ld && w.rows >= x.rows);
+  kernel_impl::weighted_rows<true, T>(x.data, x.rows, x.ld, mu, r, d.data, w.data, w.ld, s);
+}
+
+// w_i = r_i x_i for the padded rows x_i, and s += sum_i w_i (s a padded row):
+// the operand w of scatter_full, with x as d.
+template <class T>
+EIGEN_ALWAYS_INLINE void weighted_rows(PaddedRows<const T> x, const T* r, PaddedRows<T> w, T* s) {
+  check_layout(x, true);
+  check_layout(w, false, x.ld);
+  assert(w.rows >= x.rows);
+  kernel_impl::weighted_rows<false, T>(x.data, x.rows, x.ld, nullptr, r, nullptr, w.data, w.ld, s);
+}
+
+// S += sum_i w_i d_i^T on and below the diagonal (tiles also reach a little
+// above it) for the padded rows w_i (ld >= scatter_rows(D)) and d_i; S is
+// scatter_rows(D) padded rows of the stride of d.
+template <class T>
+EIGEN_ALWAYS_INLINE void scatter_full(PaddedRows<const T> w, PaddedRows<const T> d, PaddedRows<T> s) {
+  check_layout(w, true, scatter_rows(w.features));
+  check_layout(d, true);
+  check_layout(s, false);
+  assert(w.features == d.features && s.features == d.features && w.rows == d.rows);
+  assert(s.rows >= scatter_rows(d.features) && s.ld == d.ld);
+  kernel_impl::scatter_full<T>(w.data, w.ld, d.data, d.ld, d.rows, d.features, s.data);
+}
+
+// Features up to which scatter_transposed serves both covariance forms: its
+// D (D + 3) / 2 packet accumulators must fit the registers.
+inline constexpr Index kFewFeatures = 4;
+
+// With d_i = x_i - mu (mu of D values) for the first x.samples samples of x
+// (D <= kFewFeatures features): s += sum_i r_i d_i, and if kFull the lower
+// triangle of S (the first D padded rows of sq) += sum_i r_i d_i d_i^T, else
+// q (the padded row sq) += sum_i r_i d_i^2 (elementwise). Samples sit in the
+// SIMD lanes, so a small D wastes no lanes on padding.
+template <class T, int D, bool kFull>
+EIGEN_ALWAYS_INLINE void scatter_transposed(TransposedBlock<const T> x, const T* mu, const T* r, T* s,
+                                            PaddedRows<T> sq) {
+  check_layout(x);
+  check_layout(sq, false);
+  assert(x.features == D && sq.features == D && sq.rows >= (kFull ? D : 1));
+  kernel_impl::scatter_transposed<T, D, kFull>(x.data, x.ld, x.samples, mu, r, s, sq.data, sq.ld);
+}
+
+// s += sum_i r_i (x_i - mu), q += sum_i r_i (x_i - mu)^2 (elementwise) for the
+// padded rows x_i; mu, s and q are padded rows (x.ld values).
+template <class T>
+EIGEN_ALWAYS_INLINE void scatter_diag(PaddedRows<const T> x, const T* mu, const T* r, T* s, T* q) {
+  check_layout(x, true);
+  check_layout(PaddedRows<const T>{mu, 1, x.features, x.ld}, true);
+  kernel_impl::scatter_diag<T>(x.data, x.rows, x.ld, mu, r, s, q);
 }
 
 }  // namespace gmmcore::detail

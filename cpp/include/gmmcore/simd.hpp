@@ -20,12 +20,8 @@ inline constexpr int kRegisters = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
 
 inline constexpr Index round_up(Index n, Index multiple) { return (n + multiple - 1) / multiple * multiple; }
 
-// Row length of a "padded row": D values followed by zeros up to a whole
-// number of packets, so the kernels loop over packets with no remainder code.
-template <class T>
-Index padded_length(Index n_features) {
-  return round_up(n_features, kPacket<T>);
-}
+// The layouts built on packets (padded rows, transposed blocks) and their
+// rules are written in micro_kernels.hpp.
 
 // Calls f(std::integral_constant<int, n>) for a run-time 1 <= n <= N, so that
 // a kernel's register tile can be sized at compile time.

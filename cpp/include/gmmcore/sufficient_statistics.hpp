@@ -106,7 +106,7 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
         if (!x_is_finite) check_block_finite(xb, r.begin, "X");
         BlockWorkspace<T>& ws = sw.block;
         ws.resize(B, D, K);
-        transpose_rows<T>(xb.data(), xb.outerStride(), B, D, ws.xt.data(), ws.xt.cols());
+        transpose_rows<T>(row_block(xb), row_block(ws.xt));
         responsibilities(r, xb, ws);
         if (weighted) {
           // A copy in our own (aligned) memory: a vectorised sum over the
@@ -123,14 +123,14 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
             const auto resp = ws.y.col(k);
             acc.n(k) += resp.sum();
             T* s = acc.s.row(k).data();
-            T* sq = diagonal ? acc.q.row(k).data() : acc.ss.data() + k * rows_per_k * ld;
+            const PaddedRows<T> sq = diagonal ? padded_rows(acc.q.row(k), D)
+                                              : padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D);
+            const auto xt = transposed_block(ws.xt, B);
             with_constant<int(kFewFeatures)>(D, [&](auto d) {
               if (diagonal)
-                scatter_transposed<T, decltype(d)::value, false>(ws.xt.data(), ws.xt.cols(), B, centres.row(k).data(),
-                                                                 resp.data(), s, sq, ld);
+                scatter_transposed<T, decltype(d)::value, false>(xt, centres.row(k).data(), resp.data(), s, sq);
               else
-                scatter_transposed<T, decltype(d)::value, true>(ws.xt.data(), ws.xt.cols(), B, centres.row(k).data(),
-                                                                resp.data(), s, sq, ld);
+                scatter_transposed<T, decltype(d)::value, true>(xt, centres.row(k).data(), resp.data(), s, sq);
             });
           }
           return;
@@ -146,14 +146,15 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
           acc.n(k) += resp.sum();
           const auto centre = centres.row(k);
           if (diagonal) {
-            scatter_diag<T>(sw.x.data(), B, ld, centre.data(), resp.data(), acc.s.row(k).data(), acc.q.row(k).data());
+            scatter_diag<T>(padded_rows(sw.x, D), centre.data(), resp.data(), acc.s.row(k).data(), acc.q.row(k).data());
             continue;
           }
           for (Index i0 = 0; i0 < B; i0 += kScatterRows) {
             const Index rows = std::min(kScatterRows, B - i0);
-            weighted_differences<T>(sw.x.row(i0).data(), rows, ld, centre.data(), resp.data() + i0, sw.d.data(),
-                                    sw.w.data(), ldw, acc.s.row(k).data());
-            scatter_full<T>(sw.w.data(), ldw, sw.d.data(), ld, rows, D, acc.ss.data() + k * rows_per_k * ld);
+            const auto d = padded_rows(sw.d.topRows(rows), D), w = padded_rows(sw.w.topRows(rows), D);
+            centred_weighted_rows<T>(padded_rows(sw.x.middleRows(i0, rows), D), centre.data(), resp.data() + i0, d, w,
+                                     acc.s.row(k).data());
+            scatter_full<T>(w, d, padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D));
           }
         }
       });
