@@ -170,32 +170,50 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
         How responsibilities are initialised.
     weights_init : array-like of shape (n_components,), default=None
+        Initial mixing weights (non-negative, summing to 1); by default they
+        come from ``init_params``.
     means_init : array-like of shape (n_components, n_features), default=None
+        Initial means; by default they come from ``init_params``.
     precisions_init : array-like, default=None
-        Shape (n_components, n_features, n_features) for 'full',
+        Initial precisions (inverse covariances); by default they come from
+        ``init_params``. Shape (n_components, n_features, n_features) for 'full',
         (n_features, n_features) for 'tied', (n_components, n_features) for
         'diag', (n_components,) for 'spherical'.
     random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation (and :meth:`sample`); an int gives the same
+        fit on every run, whatever the number of threads.
     warm_start : bool, default=False
         Start from the previous fit's parameters (one initialisation).
     verbose : int, default=0
+        1 prints each initialisation, every ``verbose_interval``-th iteration
+        and whether it converged; 2 also the times and lower-bound changes.
     verbose_interval : int, default=10
+        Iterations between two verbose reports.
 
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
+        Mixing weights.
     means_ : ndarray of shape (n_components, n_features)
+        Component means.
     covariances_ : ndarray
-        Shaped like ``precisions_init`` for the covariance type.
+        Component covariances, shaped like ``precisions_init`` for the
+        covariance type.
     precisions_ : ndarray
+        Inverses of the covariances, same shape.
     precisions_cholesky_ : ndarray
+        Upper-triangular factors ``P`` with ``precisions_ = P P^T`` (full,
+        tied), or square roots of the precisions (diag, spherical).
     converged_ : bool
+        Whether the best initialisation reached ``tol`` within ``max_iter``.
     n_iter_ : int
+        EM iterations run by the best initialisation.
     lower_bound_ : float
         Lower bound (mean log-likelihood) of the best initialisation.
     lower_bounds_ : list of float
         Lower bound after each iteration of the best initialisation.
     n_features_in_ : int
+        Number of features seen by ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when fitted on a DataFrame with string column names.
 
