@@ -66,16 +66,18 @@ void bind_mixture(py::module_& m) {
   using gmmcore::ConstVectorRef;
   using gmmcore::Index;
   const auto release = ReleaseInterruptible();
-  const auto mixture_args = std::make_tuple(py::arg("covariance_type"), py::arg("weights").noconvert(),
-                                            py::arg("means").noconvert(), py::arg("precisions_cholesky").noconvert(),
-                                            py::arg("X").noconvert());
+  const auto mixture_args =
+      std::make_tuple(py::arg("covariance_type"), py::arg("weights").noconvert(), py::arg("means").noconvert(),
+                      py::arg("precisions_cholesky").noconvert(), py::arg("X").noconvert());
   auto evaluation = [&](const char* name, auto compute) {
     std::apply(
         [&](auto... args) {
           m.def(
               name,
               [compute](const std::string& type, ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc,
-                        ConstMatrixRef<T> x) { return compute(gmmcore::factorize(make_mixture<T>(type, w, mu, pc)), x); },
+                        ConstMatrixRef<T> x) {
+                return compute(gmmcore::factorize(make_mixture<T>(type, w, mu, pc)), x);
+              },
               args..., release);
         },
         mixture_args);
@@ -113,14 +115,14 @@ void bind_mixture(py::module_& m) {
           py::gil_scoped_release release;
           r = gmmcore::fit_mixture<T>(x, sample_weight, opt, given, warm_start, warm_lower_bound, report);
         }
-        return py::make_tuple(r.mixture.weights, r.mixture.means, r.mixture.covariances,
-                              r.mixture.precisions_cholesky, r.converged, r.n_iter, r.lower_bound, r.lower_bounds);
+        return py::make_tuple(r.mixture.weights, r.mixture.means, r.mixture.covariances, r.mixture.precisions_cholesky,
+                              r.converged, r.n_iter, r.lower_bound, r.lower_bounds);
       },
       py::arg("X").noconvert(), py::arg("sample_weight").noconvert(), py::arg("covariance_type"),
       py::arg("n_components"), py::arg("tol"), py::arg("reg_covar"), py::arg("max_iter"), py::arg("n_init"),
       py::arg("init_params"), py::arg("seed"), py::arg("weights_init").noconvert(), py::arg("means_init").noconvert(),
-      py::arg("covariances_init").noconvert(), py::arg("precisions_cholesky_init").noconvert(),
-      py::arg("warm_start"), py::arg("warm_lower_bound"), py::arg("callback"));
+      py::arg("covariances_init").noconvert(), py::arg("precisions_cholesky_init").noconvert(), py::arg("warm_start"),
+      py::arg("warm_lower_bound"), py::arg("callback"));
   if constexpr (std::is_same_v<T, double>)  // dtype-independent: bind once
     m.def("n_parameters", [](const std::string& covariance_type, Index n_components, Index n_features) {
       return gmmcore::n_parameters(gmmcore::parse_covariance_type(covariance_type), n_components, n_features);
@@ -167,8 +169,7 @@ void bind_dtype(py::module_& m) {
       [](ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> cov, ConstMatrixRef<T> x,
          ConstMatrixRef<T> grad_output) {
         auto g = gmmcore::backward(gmmcore::factorize(make_params<T>(w, mu, cov)), x, grad_output);
-        return std::make_tuple(std::move(g.weights), std::move(g.means), std::move(g.covariances),
-                               std::move(g.input));
+        return std::make_tuple(std::move(g.weights), std::move(g.means), std::move(g.covariances), std::move(g.input));
       },
       w, mu, cov, x, py::arg("grad_output").noconvert(), release);
   m.def(
@@ -176,8 +177,8 @@ void bind_dtype(py::module_& m) {
       [](ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> cov, ConstMatrixRef<T> x, double jitter) {
         gmmcore::detail::check_jitter(jitter);
         auto r = gmmcore::em_step(make_params<T>(w, mu, cov), x, static_cast<T>(jitter));
-        return std::make_tuple(std::move(r.params.weights), std::move(r.params.means),
-                               std::move(r.params.covariances), r.log_likelihood);
+        return std::make_tuple(std::move(r.params.weights), std::move(r.params.means), std::move(r.params.covariances),
+                               r.log_likelihood);
       },
       w, mu, cov, x, py::arg("jitter"), release);
   m.def(

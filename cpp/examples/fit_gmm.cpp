@@ -47,8 +47,7 @@ int main() {
     const double nll = gmmcore::negative_log_likelihood(gmmcore::factorize(params), x);
 
 #ifdef _OPENMP
-    std::printf("gmmcore EM on %td samples, 2 features, 3 components (OpenMP, %d threads)\n", n,
-                omp_get_max_threads());
+    std::printf("gmmcore EM on %td samples, 2 features, 3 components (OpenMP, %d threads)\n", n, omp_get_max_threads());
 #else
     std::printf("gmmcore EM on %td samples, 2 features, 3 components (no OpenMP)\n", n);
 #endif

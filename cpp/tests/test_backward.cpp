@@ -46,13 +46,13 @@ GMMCORE_TEST(backward, matches_finite_differences) {
   for (Index k = 0; k < K; ++k) {
     // A relative step keeps sum(w) = 1 within the validation tolerance.
     const double hw = 1e-7 * p.weights(k);
-    CHECK_CLOSE(grads.weights(k), central(p, x, g, hw, [k](Params<double>& q, RowMatrix<double>&, double s) {
-                  q.weights(k) += s;
-                }), rtol, atol);
+    CHECK_CLOSE(grads.weights(k),
+                central(p, x, g, hw, [k](Params<double>& q, RowMatrix<double>&, double s) { q.weights(k) += s; }), rtol,
+                atol);
     for (Index d = 0; d < D; ++d)
-      CHECK_CLOSE(grads.means(k, d), central(p, x, g, h, [k, d](Params<double>& q, RowMatrix<double>&, double s) {
-                    q.means(k, d) += s;
-                  }), rtol, atol);
+      CHECK_CLOSE(grads.means(k, d),
+                  central(p, x, g, h, [k, d](Params<double>& q, RowMatrix<double>&, double s) { q.means(k, d) += s; }),
+                  rtol, atol);
     // Sigma_k only moves along symmetric directions E_ij + E_ji (i < j) and E_ii.
     for (Index i = 0; i < D; ++i)
       for (Index j = i; j < D; ++j) {
@@ -68,9 +68,9 @@ GMMCORE_TEST(backward, matches_finite_differences) {
   }
   for (Index n = 0; n < N; ++n)
     for (Index d = 0; d < D; ++d)
-      CHECK_CLOSE(grads.input(n, d), central(p, x, g, h, [n, d](Params<double>&, RowMatrix<double>& y, double s) {
-                    y(n, d) += s;
-                  }), rtol, atol);
+      CHECK_CLOSE(grads.input(n, d),
+                  central(p, x, g, h, [n, d](Params<double>&, RowMatrix<double>& y, double s) { y(n, d) += s; }), rtol,
+                  atol);
 }
 
 GMMCORE_TEST(backward, float32_matches_float64) {

@@ -58,7 +58,6 @@ void rejects(const Mixture<double>& m, const RowMatrix<double>& x, const std::st
   CHECK_THROWS_WITH(gmmcore::predict(gmmcore::factorize(m), x), std::invalid_argument, names(check_error_));
 }
 
-
 GMMCORE_TEST(checks, valid_mixtures_evaluate) {
   const RowMatrix<double> x = RowMatrix<double>::Random(40, 3);
   for (const auto type : kTypes) {
@@ -157,7 +156,9 @@ GMMCORE_TEST(checks, factored_params_made_by_hand) {
 
 GMMCORE_TEST(checks, fit_options_in_range) {
   const RowMatrix<double> x = RowMatrix<double>::Random(50, 2);
-  const auto fit = [&](const FitOptions& opt) { return gmmcore::fit_mixture<double>(x, Vector<double>(), opt, {}, false, 0); };
+  const auto fit = [&](const FitOptions& opt) {
+    return gmmcore::fit_mixture<double>(x, Vector<double>(), opt, {}, false, 0);
+  };
   const auto rejects_option = [&](FitOptions opt, const std::string& name) {
     CHECK_THROWS_WITH(fit(opt), std::invalid_argument, CHECK(contains(check_error_, name)));
   };

@@ -20,7 +20,6 @@ gmmcore::FitOptions long_fit_options() {
   return opt;
 }
 
-
 GMMCORE_TEST(interrupt, stop_requested_before_the_call) {
   const auto prob = make_problem<double>(3000, 3, 4);
   gmmcore::StopToken token;

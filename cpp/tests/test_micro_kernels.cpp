@@ -50,7 +50,8 @@ void check_kernels(Index D, Index B, double rtol) {
   quadratic_forms_full<T>(xv, mu.data(), factor_rows<true>(p, 0, D), scratch.data(), quad.data());
   for (Index i = 0; i < B; ++i) CHECK_CLOSE(double(quad(i)), quad_full(i), rtol, rtol);
   Rows<T> products(ldp, ldt);
-  dense_products_transposed<T>(xv, mu.data(), factor_rows<false>(p, 0, D), scratch.data(), transposed_block(products, B));
+  dense_products_transposed<T>(xv, mu.data(), factor_rows<false>(p, 0, D), scratch.data(),
+                               transposed_block(products, B));
   const Eigen::MatrixXd dense = diff * p.leftCols(D).template cast<double>();
   for (Index i = 0; i < B; ++i)
     for (Index j = 0; j < D; ++j) CHECK_CLOSE(double(products(j, i)), dense(i, j), rtol, rtol * 10);

@@ -71,12 +71,12 @@ const char* name_of_t() {
 // that entries near 0, e.g. off-diagonal covariances, are compared on the
 // matrix's scale). Reports the first mismatch and how many there are.
 template <class A, class B>
-void all_close(const std::string& what, const Eigen::MatrixBase<A>& got, const Eigen::MatrixBase<B>& want,
-               double rtol, const char* file, int line) {
+void all_close(const std::string& what, const Eigen::MatrixBase<A>& got, const Eigen::MatrixBase<B>& want, double rtol,
+               const char* file, int line) {
   if (got.rows() != want.rows() || got.cols() != want.cols()) {
     std::ostringstream msg;
-    msg << what << ": shape (" << got.rows() << ", " << got.cols() << ") vs (" << want.rows() << ", "
-        << want.cols() << ")";
+    msg << what << ": shape (" << got.rows() << ", " << got.cols() << ") vs (" << want.rows() << ", " << want.cols()
+        << ")";
     gmmcore_test::fail(file, line, msg.str());
     return;
   }
@@ -119,8 +119,7 @@ bool identical(const FitResult<T>& a, const FitResult<T>& b) {
 
 template <class T>
 bool all_finite(const Mixture<T>& m) {
-  return m.weights.allFinite() && m.means.allFinite() && m.covariances.allFinite() &&
-         m.precisions_cholesky.allFinite();
+  return m.weights.allFinite() && m.means.allFinite() && m.covariances.allFinite() && m.precisions_cholesky.allFinite();
 }
 
 // Every stored covariance block positive definite (double LLT) and every
@@ -134,8 +133,7 @@ bool positive_definite(const Mixture<T>& m) {
         return false;
       continue;
     }
-    const Square<double> s =
-        Eigen::Map<const RowMatrix<T>>(m.covariances.row(k).data(), D, D).template cast<double>();
+    const Square<double> s = Eigen::Map<const RowMatrix<T>>(m.covariances.row(k).data(), D, D).template cast<double>();
     Eigen::LLT<Square<double>> llt(s);
     if (llt.info() != Eigen::Success) return false;
     const Square<T> p = Eigen::Map<const RowMatrix<T>>(m.precisions_cholesky.row(k).data(), D, D);
@@ -176,17 +174,14 @@ RefMixture ref_of(const Mixture<T>& m) {
 Square<double> ref_sigma(const RefMixture& m, Index k) {
   const Index D = m.means.cols();
   switch (m.type) {
-    case CovarianceType::full:
-      return Eigen::Map<const RowMatrix<double>>(m.covariances.row(k).data(), D, D);
-    case CovarianceType::tied:
-      return Eigen::Map<const RowMatrix<double>>(m.covariances.row(0).data(), D, D);
+    case CovarianceType::full: return Eigen::Map<const RowMatrix<double>>(m.covariances.row(k).data(), D, D);
+    case CovarianceType::tied: return Eigen::Map<const RowMatrix<double>>(m.covariances.row(0).data(), D, D);
     case CovarianceType::diag: {
       Square<double> s = Square<double>::Zero(D, D);
       for (Index d = 0; d < D; ++d) s(d, d) = m.covariances(k, d);
       return s;
     }
-    case CovarianceType::spherical:
-      return m.covariances(k, 0) * Square<double>::Identity(D, D);
+    case CovarianceType::spherical: return m.covariances(k, 0) * Square<double>::Identity(D, D);
   }
   return {};
 }
@@ -412,8 +407,8 @@ Blobs make_blobs(Index per_blob, unsigned seed) {
 }
 
 template <class T>
-FitResult<T> fit(const RowMatrix<T>& x, const Vector<T>& sw, const FitOptions& opt,
-                 const InitialParams<T>& given = {}, bool warm_start = false, double warm_lower_bound = 0.0,
+FitResult<T> fit(const RowMatrix<T>& x, const Vector<T>& sw, const FitOptions& opt, const InitialParams<T>& given = {},
+                 bool warm_start = false, double warm_lower_bound = 0.0,
                  const gmmcore::IterationCallback& callback = {}) {
   return gmmcore::fit_mixture<T>(x, sw, opt, given, warm_start, warm_lower_bound, callback);
 }
@@ -461,8 +456,8 @@ void check_fit_against_reference(double rtol) {
           RefMixture ref0;
           const auto given = make_initial<T>(type, prob.x, K, unsigned(5 + D), ref0);
           const Vector<T> sw = weighted ? weights : Vector<T>();
-          const Vector<double> swd = weighted ? Vector<double>(weights.template cast<double>())
-                                              : Vector<double>(Vector<double>::Ones(N));
+          const Vector<double> swd =
+              weighted ? Vector<double>(weights.template cast<double>()) : Vector<double>(Vector<double>::Ones(N));
           const auto r = fit<T>(prob.x, sw, options(type, K, max_iter, 0.0, reg), given);
           const RefFit ref = ref_fit(ref0, xd, swd, max_iter, reg, ten_eps);
 
@@ -864,8 +859,7 @@ GMMCORE_TEST(mixture_fit, sample_weights_equal_repeated_or_dropped_rows) {
       check_same_fit(c + " zero weights vs dropped rows", fit<double>(prob.x, keep, opt, given),
                      fit<double>(repeat_rows(prob.x, kept), Vector<double>(), opt, given), 1e-12);
       // Scaling every weight leaves the fit unchanged.
-      check_same_fit(c + " scaled weights", fit<double>(prob.x, Vector<double>(w * 0.37), opt, given), weighted,
-                     1e-12);
+      check_same_fit(c + " scaled weights", fit<double>(prob.x, Vector<double>(w * 0.37), opt, given), weighted, 1e-12);
     }
   }
   // k-means: integer weights equal repeated rows too.
@@ -905,8 +899,7 @@ GMMCORE_TEST(mixture_fit, warm_start_continues_the_fit) {
     opt.n_init = 4;  // ignored with warm_start: one run from the given parameters
     opt.init = InitMethod::random;
     std::vector<std::tuple<Index, Index, double, double>> calls;
-    const auto second = fit<double>(prob.x, Vector<double>(), opt, given_from(first.mixture), true,
-                                    first.lower_bound,
+    const auto second = fit<double>(prob.x, Vector<double>(), opt, given_from(first.mixture), true, first.lower_bound,
                                     [&](Index i, Index n, double lb, double ch) { calls.emplace_back(i, n, lb, ch); });
     // The same iterations on the same values: identical, not just close.
     CHECK(identical(second.mixture, whole.mixture));
@@ -1096,8 +1089,7 @@ GMMCORE_TEST(mixture_fit, invalid_input_throws) {
   const auto given = make_initial<double>(CovarianceType::diag, prob.x, 2, 1, ref0);
   RowMatrix<double> bad = prob.x;
   bad(3, 0) = kNaN;
-  CHECK_THROWS(fit<double>(bad, none, options(CovarianceType::diag, 2, 3, 0.0, 1e-6), given),
-               std::invalid_argument);
+  CHECK_THROWS(fit<double>(bad, none, options(CovarianceType::diag, 2, 3, 0.0, 1e-6), given), std::invalid_argument);
   RowMatrix<float> badf = prob.x.cast<float>();
   badf(49, 1) = float(kNaN);
   CHECK_THROWS(fit<float>(badf, Vector<float>(), options(CovarianceType::spherical, 2, 3, 0.0, 1e-6)),
@@ -1144,9 +1136,8 @@ GMMCORE_TEST(mixture_fit, n_init_keeps_the_best_restart) {
       opt.seed = seed;
       opt.n_init = n_init;
       std::vector<std::tuple<Index, Index, double, double>> calls;
-      const auto best =
-          fit<double>(prob.x, Vector<double>(), opt, {}, false, 0.0,
-                      [&](Index i, Index n, double lb, double ch) { calls.emplace_back(i, n, lb, ch); });
+      const auto best = fit<double>(prob.x, Vector<double>(), opt, {}, false, 0.0,
+                                    [&](Index i, Index n, double lb, double ch) { calls.emplace_back(i, n, lb, ch); });
       CHECK(calls.size() == size_t(n_init * 6));
       // Restart i of seed s is restart 0 of the seed s' with mix64(s') = mix64(s) ^ i.
       opt.n_init = 1;

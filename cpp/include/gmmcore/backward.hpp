@@ -63,13 +63,14 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
   if (f.diagonal()) throw std::invalid_argument("backward needs full covariances");
   if (grad_output.rows() != N || grad_output.cols() != K) {
     std::ostringstream msg;
-    msg << "grad_output has shape (" << grad_output.rows() << ", " << grad_output.cols() << "), expected (" << N
-        << ", " << K << ")";
+    msg << "grad_output has shape (" << grad_output.rows() << ", " << grad_output.cols() << "), expected (" << N << ", "
+        << K << ")";
     throw std::invalid_argument(msg.str());
   }
   Gradients<T> out;
   out.input.resize(N, D);  // every row is written by its block (component 0 assigns)
-  const Index ld = detail::padded_length<T>(D), ldw = std::max(ld, detail::scatter_rows(D)), rows_per_k = detail::scatter_rows(D);
+  const Index ld = detail::padded_length<T>(D), ldw = std::max(ld, detail::scatter_rows(D)),
+              rows_per_k = detail::scatter_rows(D);
   // Lambda_k = Sigma_k^{-1} = P_k P_k^T, so that v = Lambda_k d is one dense product per component,
   // stored for the kernel as D rows of factor_columns(D) (zero-padded).
   RowMatrix<T> lambda_rows = RowMatrix<T>::Zero(K * D, detail::factor_columns(D));

@@ -91,8 +91,8 @@ void check_mixing_weights(const Eigen::Ref<const Vector<T>>& w, Index n_componen
     throw std::invalid_argument(msg.str());
   }
   const T sum = w.sum();
-  const bool valid = allow_deficit ? sum > T(0) && sum <= T(1) + validation_rtol<T>()
-                                   : std::abs(sum - T(1)) <= validation_rtol<T>();
+  const bool valid =
+      allow_deficit ? sum > T(0) && sum <= T(1) + validation_rtol<T>() : std::abs(sum - T(1)) <= validation_rtol<T>();
   if (!valid) {
     std::ostringstream msg;
     msg.precision(std::numeric_limits<T>::max_digits10);

@@ -66,7 +66,8 @@ void check_factored(const FactoredParams<T>& f) {
     return;
   }
   if (static_cast<Index>(f.precision_cholesky.size()) != K)
-    invalid_shape("FactoredParams.precision_cholesky", static_cast<Index>(f.precision_cholesky.size()), D * D, K, D * D);
+    invalid_shape("FactoredParams.precision_cholesky", static_cast<Index>(f.precision_cholesky.size()), D * D, K,
+                  D * D);
   for (const auto& p : f.precision_cholesky) require_shape(p, "FactoredParams.precision_cholesky[k]", D, D);
   require_shape(f.factors, "FactoredParams.factors", K * D, factor_columns(D), " (call pack_factors)");
 }
@@ -127,12 +128,8 @@ FactoredParams<T> factorize_unchecked(const Mixture<T>& m) {
         log_det_p = f.precision_cholesky.back().diagonal().array().log().sum();
         break;
       }
-      case CovarianceType::diag:
-        log_det_p = pc.row(k).array().log().sum();
-        break;
-      case CovarianceType::spherical:
-        log_det_p = T(D) * std::log(pc(k, 0));
-        break;
+      case CovarianceType::diag: log_det_p = pc.row(k).array().log().sum(); break;
+      case CovarianceType::spherical: log_det_p = T(D) * std::log(pc(k, 0)); break;
     }
     f.log_norm(k) = std::log(m.weights(k)) - T(0.5 * D * kLog2Pi) + log_det_p;
   }

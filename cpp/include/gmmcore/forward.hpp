@@ -47,7 +47,8 @@ void check_block_finite(const Eigen::MatrixBase<Derived>& block, Index first_row
 // parallel pass: for callers that then make several passes over X.
 template <class T>
 void check_finite(const ConstMatrixRef<T>& x, const char* name) {
-  parallel_blocks(x.rows(), x.cols(), [&](RowRange r) { check_block_finite(x.middleRows(r.begin, r.size()), r.begin, name); });
+  parallel_blocks(x.rows(), x.cols(),
+                  [&](RowRange r) { check_block_finite(x.middleRows(r.begin, r.size()), r.begin, name); });
 }
 
 // ws.y (B, K) = component log-probs of the rows x_b (B, D), ws sized by

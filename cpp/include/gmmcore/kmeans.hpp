@@ -92,8 +92,8 @@ void check_kmeans_data(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& samp
 // (when every weighted row already coincides with a centre, the next unused
 // row is taken).
 template <class T>
-std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
-                                   Index n_clusters, Rng& rng) {
+std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, Index n_clusters,
+                                   Rng& rng) {
   const Index N = x.rows();
   detail::check_kmeans_data<T>(x, sample_weight);
   if (n_clusters < 1 || n_clusters > N) {
@@ -101,8 +101,8 @@ std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVector
     msg << "n_clusters must be between 1 and the number of samples " << N << ", got " << n_clusters;
     throw std::invalid_argument(msg.str());
   }
-  const Vector<double> sw = sample_weight.size() ? Vector<double>(sample_weight.template cast<double>())
-                                                 : Vector<double>::Ones(N);
+  const Vector<double> sw =
+      sample_weight.size() ? Vector<double>(sample_weight.template cast<double>()) : Vector<double>::Ones(N);
   const Index n_trials = 2 + static_cast<Index>(std::log(double(n_clusters)));
   std::vector<Index> centres{detail::sample_index(sw, rng.uniform())};
   Vector<double> closest = Vector<double>::Constant(N, std::numeric_limits<double>::infinity());
@@ -158,7 +158,7 @@ struct KMeansResult {
 // (scikit-learn's relative tolerance). Returns the final labels and centres.
 template <class T>
 KMeansResult<T> kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, RowMatrix<T> centres,
-                          Index max_iter, double tol) {
+                             Index max_iter, double tol) {
   const Index N = x.rows(), K = centres.rows(), D = centres.cols();
   detail::check_kmeans_data<T>(x, sample_weight);
   if (K < 1) throw std::invalid_argument("centres must have at least one row");

@@ -24,7 +24,10 @@ double negative_log_likelihood(const FactoredParams<T>& f, const ConstMatrixRef<
   detail::check_n_features(x.cols(), f.n_features(), "X");
   struct Sum {
     double value = 0;
-    Sum& operator+=(const Sum& o) { value += o.value; return *this; }
+    Sum& operator+=(const Sum& o) {
+      value += o.value;
+      return *this;
+    }
   };
   const Sum total = detail::reduce_blocks_with<Sum, detail::BlockWorkspace<T>>(
       x.rows(), detail::row_cost(f), sizeof(Sum), [] { return Sum{}; },

@@ -70,10 +70,10 @@ inline Index factor_columns(Index D) { return round_up(D, kTileColumns); }
 inline Index scatter_rows(Index D) { return round_up(D, kTileRows); }
 
 // Views. A view of T converts to the view of const T.
-#define GMMCORE_VIEW_TO_CONST(View, ...)                                                           \
+#define GMMCORE_VIEW_TO_CONST(View, ...)                                                          \
   template <class U, class = std::enable_if_t<!std::is_const_v<T> && std::is_same_v<U, const T>>> \
-  operator View() const {                                                                          \
-    return {__VA_ARGS__};                                                                          \
+  operator View() const {                                                                         \
+    return {__VA_ARGS__};                                                                         \
   }
 
 template <class T>
@@ -227,8 +227,8 @@ EIGEN_ALWAYS_INLINE void product_tile(const T* scratch, Index d_end, const T* m,
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr Index L = kPacket<T>, W = kRowPackets * L;
-  GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
-      GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) acc[rp][j] = pset1<P>(T(0));
+  GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j)
+      acc[rp][j] = pset1<P>(T(0));
   for (Index d = 0; d < d_end; ++d) {
     P v[kRowPackets];
     GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) v[rp] = ploadu<P>(scratch + d * W + rp * L);
@@ -253,8 +253,8 @@ void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T*
       // z_j = sum_{d <= j} (x - mu)_d P_dj: the tile's columns need rows d < j0 + kTileColumns.
       P acc[kRowPackets][kTileColumns];
       product_tile(scratch, std::min(D, j0 + kTileColumns), p, factor_columns(D), j0, acc);
-      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
-          GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) q[rp] = pmadd(acc[rp][j], acc[rp][j], q[rp]);
+      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j)
+          q[rp] = pmadd(acc[rp][j], acc[rp][j], q[rp]);
     }
     GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(quad + i0 + rp * L, q[rp]);
   }
@@ -269,8 +269,8 @@ void dense_products_transposed(const T* xt, Index ldt, Index D, const T* mu, con
     for (Index j0 = 0; j0 < D; j0 += kTileColumns) {
       Packet<T> acc[kRowPackets][kTileColumns];
       product_tile(scratch, D, m, factor_columns(D), j0, acc);
-      GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j)
-          GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(out + (j0 + j) * ldt + i0 + rp * L, acc[rp][j]);
+      GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+          pstoreu(out + (j0 + j) * ldt + i0 + rp * L, acc[rp][j]);
     }
   }
 }
@@ -311,8 +311,8 @@ inline void scatter_tile(const T* w, Index ldw, const T* d, Index ld, Index rows
       GMMCORE_UNROLL for (int c = 0; c < NP; ++c) acc[r][c] = pmadd(b, dc[c], acc[r][c]);
     }
   }
-  GMMCORE_UNROLL for (int r = 0; r < MR; ++r) GMMCORE_UNROLL for (int c = 0; c < NP; ++c) pstoreu(
-      s + r * ld + c * L, padd(ploadu<P>(s + r * ld + c * L), acc[r][c]));
+  GMMCORE_UNROLL for (int r = 0; r < MR; ++r) GMMCORE_UNROLL for (int c = 0; c < NP; ++c)
+      pstoreu(s + r * ld + c * L, padd(ploadu<P>(s + r * ld + c * L), acc[r][c]));
 }
 
 // centred_weighted_rows (kCentred) and weighted_rows (d not written).

@@ -87,8 +87,7 @@ void check_covariance_array(const RowMatrix<T>& a, const std::string& name, Cova
 // finite, P_k upper triangular with a positive diagonal (full, tied) or all
 // entries positive (diag, spherical).
 template <class T>
-void check_precisions_cholesky(const RowMatrix<T>& pc, const std::string& name, CovarianceType type, Index K,
-                               Index D) {
+void check_precisions_cholesky(const RowMatrix<T>& pc, const std::string& name, CovarianceType type, Index K, Index D) {
   check_covariance_array<T>(pc, name, type, K, D);
   for (Index r = 0; r < pc.rows(); ++r) {
     bool valid;

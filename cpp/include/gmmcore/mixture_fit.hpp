@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "gmmcore/kmeans.hpp"
+#include "gmmcore/m_step.hpp"
 #include "gmmcore/mixture.hpp"
 #include "gmmcore/random.hpp"
-#include "gmmcore/m_step.hpp"
 
 namespace gmmcore {
 
@@ -88,8 +88,8 @@ void check_initial_params(const InitialParams<T>& given, const FitOptions& opt, 
     detail::require_finite(given.means, "means_init");
   }
   if (given.precisions_cholesky.size() || given.covariances.size()) {
-    detail::check_precisions_cholesky<T>(given.precisions_cholesky, "precisions_cholesky_init", opt.covariance_type,
-                                         K, D);
+    detail::check_precisions_cholesky<T>(given.precisions_cholesky, "precisions_cholesky_init", opt.covariance_type, K,
+                                         D);
     detail::check_covariance_array<T>(given.covariances, "covariances_init", opt.covariance_type, K, D);
   }
 }
@@ -112,8 +112,8 @@ namespace detail {
 // precisions: IllDefinedCovarianceError when a covariance is not positive
 // definite. The statistics were taken around `shifts`.
 template <class T>
-Mixture<T> estimator_m_step(CovarianceType type, const SufficientStats<T>& st, const RowMatrix<T>& shifts,
-                            T reg_covar, T weight_norm) {
+Mixture<T> estimator_m_step(CovarianceType type, const SufficientStats<T>& st, const RowMatrix<T>& shifts, T reg_covar,
+                            T weight_norm) {
   Mixture<T> around;
   around.covariance_type = type;
   around.means = shifts;
@@ -135,8 +135,8 @@ double total_weight(const ConstVectorRef<T>& sample_weight, Index n_samples) {
 // Responsibilities of the chosen initialisation, as a block filler for
 // accumulate_stats (log p is not known yet: lse = 0).
 template <class T>
-Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
-                           const FitOptions& opt, const InitialParams<T>& given, Rng& rng) {
+Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, const FitOptions& opt,
+                           const InitialParams<T>& given, Rng& rng) {
   const Index N = x.rows(), K = opt.n_components;
   Mixture<T> m;
   m.covariance_type = opt.covariance_type;
@@ -157,9 +157,7 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
         shifts = std::move(result.centres);
         break;
       }
-      case InitMethod::kmeans_plusplus:
-        seeds = kmeans_plusplus<T>(x, sample_weight, K, rng);
-        break;
+      case InitMethod::kmeans_plusplus: seeds = kmeans_plusplus<T>(x, sample_weight, K, rng); break;
       case InitMethod::random_from_data:
         while (static_cast<Index>(seeds.size()) < K) {
           const Index i = rng.below(N);
@@ -172,24 +170,25 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
         break;
     }
     for (Index k = 0; k < static_cast<Index>(seeds.size()); ++k) shifts.row(k) = x.row(seeds[static_cast<size_t>(k)]);
-    const auto stats = accumulate_stats<T>(
-        x, sample_weight, shifts, is_diagonal(opt.covariance_type), /*x_is_finite=*/true,  // fit_mixture checked X
-        [&](RowRange r, const auto&, auto& ws) {
-          ws.lse.setZero();
-          ws.y.setZero();
-          for (Index i = r.begin; i < r.end; ++i) {
-            auto row = ws.y.row(i - r.begin);
-            if (!labels.empty()) {
-              row(labels[static_cast<size_t>(i)]) = T(1);
-            } else if (!seeds.empty()) {
-              for (Index k = 0; k < K; ++k)
-                if (seeds[static_cast<size_t>(k)] == i) row(k) = T(1);
-            } else {
-              for (Index k = 0; k < K; ++k) row(k) = T(uniform_at(random_seed, std::uint64_t(i * K + k)));
-              row /= row.sum();
-            }
-          }
-        });
+    const auto stats = accumulate_stats<T>(x, sample_weight, shifts, is_diagonal(opt.covariance_type),
+                                           /*x_is_finite=*/true,  // fit_mixture checked X
+                                           [&](RowRange r, const auto&, auto& ws) {
+                                             ws.lse.setZero();
+                                             ws.y.setZero();
+                                             for (Index i = r.begin; i < r.end; ++i) {
+                                               auto row = ws.y.row(i - r.begin);
+                                               if (!labels.empty()) {
+                                                 row(labels[static_cast<size_t>(i)]) = T(1);
+                                               } else if (!seeds.empty()) {
+                                                 for (Index k = 0; k < K; ++k)
+                                                   if (seeds[static_cast<size_t>(k)] == i) row(k) = T(1);
+                                               } else {
+                                                 for (Index k = 0; k < K; ++k)
+                                                   row(k) = T(uniform_at(random_seed, std::uint64_t(i * K + k)));
+                                                 row /= row.sum();
+                                               }
+                                             }
+                                           });
     const T weight_norm = T(total_weight<T>(sample_weight, N));
     m = estimator_m_step<T>(opt.covariance_type, stats, shifts, T(opt.reg_covar), weight_norm);
   }
@@ -208,9 +207,9 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
 // GaussianMixture.fit does. With warm_start, `given` must be complete, one
 // initialisation is run and the lower bound starts at warm_lower_bound.
 template <class T>
-FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
-                         const FitOptions& opt, const InitialParams<T>& given, bool warm_start,
-                         double warm_lower_bound, const IterationCallback& callback = {}) {
+FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, const FitOptions& opt,
+                         const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
+                         const IterationCallback& callback = {}) {
   const Index N = x.rows();
   check_fit_options(opt);
   if (x.cols() < 1) throw std::invalid_argument("X must have at least one feature (column)");
@@ -245,8 +244,8 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
       detail::check_interrupt();
       const double previous = lower_bound;
       const auto stats = detail::e_step_stats(detail::factorize_unchecked(m), x, sample_weight, /*x_is_finite=*/true);
-      m = detail::estimator_m_step<T>(opt.covariance_type, stats, m.means, T(opt.reg_covar), stats.n.sum() +
-                                        T(opt.n_components) * T(10) * std::numeric_limits<T>::epsilon());
+      m = detail::estimator_m_step<T>(opt.covariance_type, stats, m.means, T(opt.reg_covar),
+                                      stats.n.sum() + T(opt.n_components) * T(10) * std::numeric_limits<T>::epsilon());
       lower_bound = stats.log_likelihood / weight_total;
       lower_bounds.push_back(lower_bound);
       const double change = lower_bound - previous;

@@ -22,9 +22,7 @@ struct Params {
   Eigen::Map<const RowMatrix<T>> covariance(Index k) const {
     return {covariances.row(k).data(), n_features(), n_features()};
   }
-  Eigen::Map<RowMatrix<T>> covariance(Index k) {
-    return {covariances.row(k).data(), n_features(), n_features()};
-  }
+  Eigen::Map<RowMatrix<T>> covariance(Index k) { return {covariances.row(k).data(), n_features(), n_features()}; }
 };
 
 // The default initialisation (docs/math.md#math-parameters): w_k = 1/K, mu_k = 0, Sigma_k = I.
@@ -50,9 +48,9 @@ void check_params(const Params<T>& p) {
   if (D < 1) throw std::invalid_argument("means must have at least one feature");
   if (p.means.rows() != K || p.covariances.rows() != K || p.covariances.cols() != D * D) {
     std::ostringstream msg;
-    msg << "inconsistent parameter shapes: weights (" << K << "), means (" << p.means.rows() << ", "
-        << D << "), covariances (" << p.covariances.rows() << ", " << p.covariances.cols()
-        << " = D*D expected " << D * D << ")";
+    msg << "inconsistent parameter shapes: weights (" << K << "), means (" << p.means.rows() << ", " << D
+        << "), covariances (" << p.covariances.rows() << ", " << p.covariances.cols() << " = D*D expected " << D * D
+        << ")";
     throw std::invalid_argument(msg.str());
   }
   detail::check_mixing_weights<T>(p.weights, K, "weights");

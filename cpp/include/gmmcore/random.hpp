@@ -20,9 +20,7 @@ inline std::uint64_t mix64(std::uint64_t z) {
 inline double to_unit(std::uint64_t bits) { return double(bits >> 11) * 0x1.0p-53; }
 
 // Value number `counter` of the stream `seed`, usable from any thread.
-inline double uniform_at(std::uint64_t seed, std::uint64_t counter) {
-  return to_unit(mix64(mix64(seed) ^ counter));
-}
+inline double uniform_at(std::uint64_t seed, std::uint64_t counter) { return to_unit(mix64(mix64(seed) ^ counter)); }
 
 class Rng {
  public:

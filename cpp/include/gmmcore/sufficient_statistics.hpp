@@ -123,8 +123,8 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
             const auto resp = ws.y.col(k);
             acc.n(k) += resp.sum();
             T* s = acc.s.row(k).data();
-            const PaddedRows<T> sq = diagonal ? padded_rows(acc.q.row(k), D)
-                                              : padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D);
+            const PaddedRows<T> sq =
+                diagonal ? padded_rows(acc.q.row(k), D) : padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D);
             const auto xt = transposed_block(ws.xt, B);
             with_constant<int(kFewFeatures)>(D, [&](auto d) {
               if (diagonal)
