@@ -2,7 +2,7 @@
 
 A C++ core (Eigen, OpenMP) under a NumPy API: per-component log-probabilities,
 responsibilities, log-likelihoods, the VJP of the forward map and EM training.
-See ``MATH.md`` in the project for the exact contract.
+The exact contract, edge cases included, is ``docs/math.md`` in the repository.
 """
 
 from ._config import show_config

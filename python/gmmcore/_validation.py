@@ -28,7 +28,7 @@ def real_array(value: ArrayLike, name: str) -> _Array:
 
 
 def working_dtype(*arrays: _Array) -> type[np.float32] | type[np.float64]:
-    """float32 when every array is float32, else float64 (MATH.md dtype rule)."""
+    """float32 when every array is float32, else float64 (docs/math.md#math-dtypes)."""
     return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
 
 

@@ -1,5 +1,5 @@
 #pragma once
-// Backward (MATH.md "Backward"): the VJP of the forward map X -> Y (N, K) for an
+// Backward (docs/math.md#math-backward): the VJP of the forward map X -> Y (N, K) for an
 // upstream gradient G (N, K). With d = x - mu_k and v = Sigma_k^{-1} d:
 //   dL/dw_k     = sum_i G_ik / w_k
 //   dL/dmu_k    = sum_i G_ik v_ik

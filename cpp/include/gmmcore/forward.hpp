@@ -1,5 +1,5 @@
 #pragma once
-// Forward map (MATH.md "Forward"): per-component log-probabilities
+// Forward map (docs/math.md#math-forward): per-component log-probabilities
 //   y_k(x) = log w_k - 1/2 ((x - mu_k)^T Sigma_k^{-1} (x - mu_k) + log det Sigma_k + D log 2 pi).
 #include <sstream>
 #include <stdexcept>

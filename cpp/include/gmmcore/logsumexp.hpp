@@ -1,5 +1,5 @@
 #pragma once
-// Stable log-sum-exp (MATH.md "logsumexp") and the row softmax built on it.
+// Stable log-sum-exp (docs/math.md#math-logsumexp) and the row softmax built on it.
 #include <cmath>
 #include <cstdint>
 #include <cstring>

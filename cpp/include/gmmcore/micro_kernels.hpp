@@ -3,7 +3,7 @@
 // in two layouts: the quadratic forms read a transposed block (samples in the
 // SIMD lanes, so no horizontal sums and no waste for small D); the scatter
 // sums read padded rows. Each component is handled around its own mean,
-// d_i = x_i - mu_k, as MATH.md writes it; P_k is upper triangular and the
+// d_i = x_i - mu_k, as docs/math.md writes it; P_k is upper triangular and the
 // products skip the zeros below its diagonal.
 //
 // Layouts. The kernels take their operands as the small views below (trivially
