@@ -132,9 +132,9 @@ def information_criteria(model: GaussianMixture, X: ArrayLike) -> tuple[float, f
     :meth:`GaussianMixture.aic`; internal to gmmcore (the command line
     prints all three), not part of the public API.
     """
-    samples: NDArray[Any] = validate_data(model, X, reset=False, dtype=[np.float64, np.float32])
-    n_samples = samples.shape[0]
-    mean = model.score(samples)
+    log_prob = model.score_samples(X)  # validates X, once
+    n_samples = log_prob.shape[0]
+    mean = float(log_prob.mean())  # as score() computes it
     n_parameters = model._n_parameters()
     bic = -2 * mean * n_samples + n_parameters * np.log(n_samples)
     aic = -2 * mean * n_samples + 2 * n_parameters
