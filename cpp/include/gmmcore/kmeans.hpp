@@ -84,23 +84,12 @@ void check_kmeans_data(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& samp
   check_finite<T>(x, "X");
 }
 
-}  // namespace detail
-
-// Greedy k-means++ (as scikit-learn's kmeans_plusplus): each new centre is the
-// best, by resulting potential, of 2 + floor(log K) candidates sampled with
-// probability proportional to s_i * d2(x_i). Returns K distinct row indices
-// (when every weighted row already coincides with a centre, the next unused
-// row is taken).
+// kmeans_plusplus on arguments already checked (fit_mixture checks them once
+// for all its initialisations).
 template <class T>
-std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, Index n_clusters,
-                                   Rng& rng) {
+std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                                             Index n_clusters, Rng& rng) {
   const Index N = x.rows();
-  detail::check_kmeans_data<T>(x, sample_weight);
-  if (n_clusters < 1 || n_clusters > N) {
-    std::ostringstream msg;
-    msg << "n_clusters must be between 1 and the number of samples " << N << ", got " << n_clusters;
-    throw std::invalid_argument(msg.str());
-  }
   const Vector<double> sw =
       sample_weight.size() ? Vector<double>(sample_weight.template cast<double>()) : Vector<double>::Ones(N);
   const Index n_trials = 2 + static_cast<Index>(std::log(double(n_clusters)));
@@ -143,6 +132,24 @@ std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVector
   }
   return centres;
 }
+}  // namespace detail
+
+// Greedy k-means++ (as scikit-learn's kmeans_plusplus): each new centre is the
+// best, by resulting potential, of 2 + floor(log K) candidates sampled with
+// probability proportional to s_i * d2(x_i). Returns K distinct row indices
+// (when every weighted row already coincides with a centre, the next unused
+// row is taken).
+template <class T>
+std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, Index n_clusters,
+                                   Rng& rng) {
+  detail::check_kmeans_data<T>(x, sample_weight);
+  if (n_clusters < 1 || n_clusters > x.rows()) {
+    std::ostringstream msg;
+    msg << "n_clusters must be between 1 and the number of samples " << x.rows() << ", got " << n_clusters;
+    throw std::invalid_argument(msg.str());
+  }
+  return detail::kmeans_plusplus_unchecked<T>(x, sample_weight, n_clusters, rng);
+}
 
 template <class T>
 struct KMeansResult {
@@ -151,21 +158,12 @@ struct KMeansResult {
   Index n_iter = 0;
 };
 
-// Lloyd iterations from `centres` (K, D): assign each row to its nearest
-// centre (ties to the lowest index), move each centre to the weighted mean of
-// its rows (an empty cluster keeps its centre); stop when the labels no longer
-// change or the total squared centre shift is <= tol * mean_d var(x_d)
-// (scikit-learn's relative tolerance). Returns the final labels and centres.
+namespace detail {
+// kmeans_lloyd on arguments already checked.
 template <class T>
-KMeansResult<T> kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, RowMatrix<T> centres,
-                             Index max_iter, double tol) {
+KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                                       RowMatrix<T> centres, Index max_iter, double tol) {
   const Index N = x.rows(), K = centres.rows(), D = centres.cols();
-  detail::check_kmeans_data<T>(x, sample_weight);
-  if (K < 1) throw std::invalid_argument("centres must have at least one row");
-  detail::require_shape(centres, "centres", K, x.cols(), " (one row per cluster, one column per feature of X)");
-  detail::require_finite(centres, "centres");
-  detail::require_at_least(max_iter, Index(0), "max_iter");
-  detail::require_at_least(tol, 0.0, "tol");
   const bool weighted = sample_weight.size() > 0;
   const double threshold = tol * detail::mean_variance<T>(x);
 
@@ -226,6 +224,25 @@ KMeansResult<T> kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>
   result.n_iter = std::min(result.n_iter, max_iter);
   result.centres = std::move(centres);
   return result;
+}
+}  // namespace detail
+
+// Lloyd iterations from `centres` (K, D): assign each row to its nearest
+// centre (ties to the lowest index), move each centre to the weighted mean of
+// its rows (an empty cluster keeps its centre); stop when the labels no longer
+// change or the total squared centre shift is <= tol * mean_d var(x_d)
+// (scikit-learn's relative tolerance). Returns the final labels and centres.
+template <class T>
+KMeansResult<T> kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, RowMatrix<T> centres,
+                             Index max_iter, double tol) {
+  detail::check_kmeans_data<T>(x, sample_weight);
+  if (centres.rows() < 1) throw std::invalid_argument("centres must have at least one row");
+  detail::require_shape(centres, "centres", centres.rows(), x.cols(),
+                        " (one row per cluster, one column per feature of X)");
+  detail::require_finite(centres, "centres");
+  detail::require_at_least(max_iter, Index(0), "max_iter");
+  detail::require_at_least(tol, 0.0, "tol");
+  return detail::kmeans_lloyd_unchecked<T>(x, sample_weight, std::move(centres), max_iter, tol);
 }
 
 }  // namespace gmmcore

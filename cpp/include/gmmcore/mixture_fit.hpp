@@ -149,15 +149,15 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
     RowMatrix<T> shifts(K, x.cols());
     switch (opt.init) {
       case InitMethod::kmeans: {
-        const auto rows = kmeans_plusplus<T>(x, sample_weight, K, rng);
+        const auto rows = kmeans_plusplus_unchecked<T>(x, sample_weight, K, rng);
         RowMatrix<T> centres(K, x.cols());
         for (Index k = 0; k < K; ++k) centres.row(k) = x.row(rows[static_cast<size_t>(k)]);
-        auto result = kmeans_lloyd<T>(x, sample_weight, centres, opt.kmeans_max_iter, opt.kmeans_tol);
+        auto result = kmeans_lloyd_unchecked<T>(x, sample_weight, centres, opt.kmeans_max_iter, opt.kmeans_tol);
         labels = std::move(result.labels);
         shifts = std::move(result.centres);
         break;
       }
-      case InitMethod::kmeans_plusplus: seeds = kmeans_plusplus<T>(x, sample_weight, K, rng); break;
+      case InitMethod::kmeans_plusplus: seeds = kmeans_plusplus_unchecked<T>(x, sample_weight, K, rng); break;
       case InitMethod::random_from_data:
         while (static_cast<Index>(seeds.size()) < K) {
           const Index i = rng.below(N);
