@@ -54,12 +54,15 @@ template <class T>
 Params<T> em_train(const Params<T>& p, const ConstMatrixRef<T>& x, Index epochs, T jitter) {
   if (epochs < 0) throw std::invalid_argument("epochs must be non-negative");
   detail::check_jitter(jitter);
-  mixture_of(p);
-  detail::check_n_features(x.cols(), p.n_features(), "X");
+  Mixture<T> m = mixture_of(p);
+  detail::check_n_features(x.cols(), m.n_features(), "X");
   Params<T> current = p;
   for (Index e = 0; e < epochs; ++e) {
     detail::check_interrupt();
-    current = em_step(current, x, jitter).params;
+    // Each step's parameters are checked and factorised once, as em_step's
+    // input; the last step's result is returned unfactorised, as em_step's.
+    if (e > 0) m = mixture_of(current);
+    current = detail::em_step_of(m, x, jitter).params;
   }
   return current;
 }
