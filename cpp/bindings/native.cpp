@@ -13,49 +13,78 @@
 #include <tuple>
 #include <type_traits>
 
+#include "common.hpp"
 #include "gmmcore/gmmcore.hpp"
+#include "statistics_bindings.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
+using gmmcore_bindings::Interruptible;
+using gmmcore_bindings::make_mixture;
+using gmmcore_bindings::make_params;
+using gmmcore_bindings::ReleaseInterruptible;
 
 namespace {
 
-// Call guard of every compute function: while the call runs without the GIL,
-// the core checks a stop token between blocks and iterations, and the calling
-// thread polls it every 50 ms by taking the GIL for PyErr_CheckSignals (which
-// only acts on the main thread). A pending Ctrl-C (or Jupyter's interrupt)
-// thus stops the call, and the KeyboardInterrupt that PyErr_CheckSignals set
-// is what Python sees (the Interrupted translator below keeps it).
-class Interruptible {
- public:
-  Interruptible() : scope_(token_) {}
-
- private:
-  gmmcore::StopToken token_{[] {
-    py::gil_scoped_acquire gil;
-    return PyErr_CheckSignals() != 0;
-  }};
-  gmmcore::InterruptScope scope_;
-};
-
-using ReleaseInterruptible = py::call_guard<Interruptible, py::gil_scoped_release>;
-
-template <class T>
-gmmcore::Params<T> make_params(const gmmcore::ConstVectorRef<T>& weights, const gmmcore::ConstMatrixRef<T>& means,
-                               const gmmcore::ConstMatrixRef<T>& covariances) {
-  return {weights, means, covariances};
+// Runs fit(opt, given, report) without the GIL, interruptibly, with the
+// options parsed from the binding's settings; returns fit_mixture's result as
+// (weights, means, covariances, precisions_cholesky, converged, n_iter,
+// lower_bound, lower_bounds).
+template <class T, class Fit>
+py::tuple run_fit(Fit&& fit, const std::string& covariance_type, gmmcore::Index n_components, double tol,
+                  double reg_covar, gmmcore::Index max_iter, gmmcore::Index n_init, const std::string& init,
+                  std::uint64_t seed, gmmcore::ConstVectorRef<T> weights_init, gmmcore::ConstMatrixRef<T> means_init,
+                  gmmcore::ConstMatrixRef<T> covariances_init, gmmcore::ConstMatrixRef<T> precisions_cholesky_init,
+                  bool /*warm_start*/, double /*warm_lower_bound*/, const py::object& callback) {
+  gmmcore::FitOptions opt;
+  opt.covariance_type = gmmcore::parse_covariance_type(covariance_type);
+  opt.n_components = n_components;
+  opt.tol = tol;
+  opt.reg_covar = reg_covar;
+  opt.max_iter = max_iter;
+  opt.n_init = n_init;
+  opt.init = gmmcore::parse_init_method(init);
+  opt.seed = seed;
+  const gmmcore::InitialParams<T> given{weights_init, means_init, covariances_init, precisions_cholesky_init};
+  gmmcore::IterationCallback report;
+  if (!callback.is_none())
+    report = [&callback](gmmcore::Index i, gmmcore::Index n_iter, double lower_bound, double change) {
+      py::gil_scoped_acquire acquire;
+      callback(i, n_iter, lower_bound, change);
+    };
+  gmmcore::FitResult<T> r;
+  {
+    Interruptible interruptible;
+    py::gil_scoped_release release;
+    r = fit(opt, given, report);
+  }
+  return py::make_tuple(r.mixture.weights, r.mixture.means, r.mixture.covariances, r.mixture.precisions_cholesky,
+                        r.converged, r.n_iter, r.lower_bound, r.lower_bounds);
 }
 
+// A ChunkSource over a Python callable that returns a fresh iterator of
+// (X, sample_weight) pairs, C-contiguous arrays of T (2-D, and 1-D, empty for
+// none: gmmcore._chunks prepares them). The iterator runs with the GIL; each
+// visit, without.
 template <class T>
-gmmcore::Mixture<T> make_mixture(const std::string& covariance_type, const gmmcore::ConstVectorRef<T>& weights,
-                                 const gmmcore::ConstMatrixRef<T>& means,
-                                 const gmmcore::ConstMatrixRef<T>& precisions_cholesky) {
-  gmmcore::Mixture<T> mixture;
-  mixture.covariance_type = gmmcore::parse_covariance_type(covariance_type);
-  mixture.weights = weights;
-  mixture.means = means;
-  mixture.precisions_cholesky = precisions_cholesky;
-  return mixture;
+gmmcore::ChunkSource<T> python_chunks(const py::object& source) {
+  using Array = py::array_t<T, py::array::c_style>;
+  return [&source](const gmmcore::ChunkVisitor<T>& visit) {
+    py::gil_scoped_acquire gil;
+    for (py::handle item : py::iter(source())) {
+      const auto chunk = py::reinterpret_borrow<py::object>(item);
+      if (!py::isinstance<py::tuple>(chunk) || py::len(chunk) != 2 || !py::isinstance<Array>(chunk[py::int_(0)]) ||
+          !py::isinstance<Array>(chunk[py::int_(1)]))
+        throw std::invalid_argument("a chunk must be a pair (X, sample_weight) of C-contiguous arrays of the fit's dtype");
+      const auto x = chunk[py::int_(0)].template cast<Array>(), w = chunk[py::int_(1)].template cast<Array>();
+      if (x.ndim() != 2 || w.ndim() != 1)
+        throw std::invalid_argument("a chunk's X must be 2-D and its sample_weight 1-D");
+      const Eigen::Map<const gmmcore::RowMatrix<T>> xm(x.data(), x.shape(0), x.shape(1));
+      const Eigen::Map<const gmmcore::Vector<T>> wm(w.data(), w.shape(0));
+      py::gil_scoped_release release;
+      visit(xm, wm);
+    }
+  };
 }
 
 // The estimator's kernels: fit, and evaluation of a fitted mixture given by
@@ -86,43 +115,51 @@ void bind_mixture(py::module_& m) {
   evaluation("mixture_score_samples", [](const auto& f, const auto& x) { return gmmcore::log_likelihood(f, x); });
   evaluation("mixture_predict", [](const auto& f, const auto& x) { return gmmcore::predict(f, x); });
 
-  m.def(
-      "fit_mixture",
-      [](ConstMatrixRef<T> x, ConstVectorRef<T> sample_weight, const std::string& covariance_type, Index n_components,
-         double tol, double reg_covar, Index max_iter, Index n_init, const std::string& init, std::uint64_t seed,
-         ConstVectorRef<T> weights_init, ConstMatrixRef<T> means_init, ConstMatrixRef<T> covariances_init,
-         ConstMatrixRef<T> precisions_cholesky_init, bool warm_start, double warm_lower_bound,
-         const py::object& callback) {
-        gmmcore::FitOptions opt;
-        opt.covariance_type = gmmcore::parse_covariance_type(covariance_type);
-        opt.n_components = n_components;
-        opt.tol = tol;
-        opt.reg_covar = reg_covar;
-        opt.max_iter = max_iter;
-        opt.n_init = n_init;
-        opt.init = gmmcore::parse_init_method(init);
-        opt.seed = seed;
-        gmmcore::InitialParams<T> given{weights_init, means_init, covariances_init, precisions_cholesky_init};
-        gmmcore::IterationCallback report;
-        if (!callback.is_none())
-          report = [&callback](Index init, Index n_iter, double lower_bound, double change) {
-            py::gil_scoped_acquire acquire;
-            callback(init, n_iter, lower_bound, change);
-          };
-        gmmcore::FitResult<T> r;
-        {
-          Interruptible interruptible;
-          py::gil_scoped_release release;
-          r = gmmcore::fit_mixture<T>(x, sample_weight, opt, given, warm_start, warm_lower_bound, report);
-        }
-        return py::make_tuple(r.mixture.weights, r.mixture.means, r.mixture.covariances, r.mixture.precisions_cholesky,
-                              r.converged, r.n_iter, r.lower_bound, r.lower_bounds);
+  // fit_mixture and fit_mixture_chunked take the data, then these settings.
+#define GMMCORE_FIT_SETTINGS                                                                                      \
+  const std::string &covariance_type, Index n_components, double tol, double reg_covar, Index max_iter,         \
+      Index n_init, const std::string &init, std::uint64_t seed, ConstVectorRef<T> weights_init,                \
+      ConstMatrixRef<T> means_init, ConstMatrixRef<T> covariances_init, ConstMatrixRef<T> precisions_cholesky_init, \
+      bool warm_start, double warm_lower_bound, const py::object &callback
+#define GMMCORE_FIT_SETTING_NAMES                                                                                  \
+  covariance_type, n_components, tol, reg_covar, max_iter, n_init, init, seed, weights_init, means_init,          \
+      covariances_init, precisions_cholesky_init, warm_start, warm_lower_bound, callback
+  const auto settings = std::make_tuple(
+      py::arg("covariance_type"), py::arg("n_components"), py::arg("tol"), py::arg("reg_covar"), py::arg("max_iter"),
+      py::arg("n_init"), py::arg("init_params"), py::arg("seed"), py::arg("weights_init").noconvert(),
+      py::arg("means_init").noconvert(), py::arg("covariances_init").noconvert(),
+      py::arg("precisions_cholesky_init").noconvert(), py::arg("warm_start"), py::arg("warm_lower_bound"),
+      py::arg("callback"));
+  std::apply(
+      [&](auto... args) {
+        m.def(
+            "fit_mixture",
+            [](ConstMatrixRef<T> x, ConstVectorRef<T> sample_weight, GMMCORE_FIT_SETTINGS) {
+              return run_fit<T>(
+                  [&](const auto& opt, const auto& given, const auto& report) {
+                    return gmmcore::fit_mixture<T>(x, sample_weight, opt, given, warm_start, warm_lower_bound, report);
+                  },
+                  GMMCORE_FIT_SETTING_NAMES);
+            },
+            py::arg("X").noconvert(), py::arg("sample_weight").noconvert(), args...);
+        m.def(
+            "fit_mixture_chunked",
+            [](const py::object& source, Index n_features, ConstMatrixRef<T> init_x,
+               ConstVectorRef<T> init_sample_weight, GMMCORE_FIT_SETTINGS) {
+              const gmmcore::ChunkSource<T> chunks = python_chunks<T>(source);
+              return run_fit<T>(
+                  [&](const auto& opt, const auto& given, const auto& report) {
+                    return gmmcore::fit_mixture<T>(chunks, n_features, init_x, init_sample_weight, opt, given,
+                                                   warm_start, warm_lower_bound, report);
+                  },
+                  GMMCORE_FIT_SETTING_NAMES);
+            },
+            py::arg("source"), py::arg("n_features"), py::arg("init_X").noconvert(),
+            py::arg("init_sample_weight").noconvert(), args...);
       },
-      py::arg("X").noconvert(), py::arg("sample_weight").noconvert(), py::arg("covariance_type"),
-      py::arg("n_components"), py::arg("tol"), py::arg("reg_covar"), py::arg("max_iter"), py::arg("n_init"),
-      py::arg("init_params"), py::arg("seed"), py::arg("weights_init").noconvert(), py::arg("means_init").noconvert(),
-      py::arg("covariances_init").noconvert(), py::arg("precisions_cholesky_init").noconvert(), py::arg("warm_start"),
-      py::arg("warm_lower_bound"), py::arg("callback"));
+      settings);
+#undef GMMCORE_FIT_SETTINGS
+#undef GMMCORE_FIT_SETTING_NAMES
   if constexpr (std::is_same_v<T, double>)  // dtype-independent: bind once
     m.def("n_parameters", [](const std::string& covariance_type, Index n_components, Index n_features) {
       return gmmcore::n_parameters(gmmcore::parse_covariance_type(covariance_type), n_components, n_features);
@@ -221,4 +258,5 @@ PYBIND11_MODULE(GMMCORE_MODULE_NAME, m) {
 #endif
   bind_dtype<float>(m);
   bind_dtype<double>(m);
+  gmmcore_bindings::bind_statistics(m);
 }

@@ -1,12 +1,13 @@
 #pragma once
 // EM (docs/math.md#math-em): one pass over X per step accumulates the
 // sufficient statistics N_k, s_k, S_k around c_k = mu_k
-// (sufficient_statistics.hpp); the M-step (m_step.hpp, the estimator's too)
+// (statistics.hpp); the M-step (m_step.hpp, the estimator's too)
 // then applies the spec's rule: for N_k > 10 eps N,
 //   w'_k = N_k / N,  mu'_k = c_k + s_k / N_k,
 //   Sigma'_k = sum_i r_ik (x_i - mu'_k)(x_i - mu'_k)^T / N_k + jitter I,
 // the other components keep their parameters, and w' is renormalised.
 #include "gmmcore/m_step.hpp"
+#include "gmmcore/sufficient_statistics.hpp"
 
 namespace gmmcore {
 
@@ -28,7 +29,7 @@ template <class T>
 EMStepResult<T> em_step_of(const Mixture<T>& m, const ConstMatrixRef<T>& x, T jitter) {
   const Index N = x.rows();
   if (N == 0) return {{m.weights, m.means, m.covariances}, 0.0};
-  const SufficientStats<T> sums = e_step_stats(factorize_unchecked(m), x, Vector<T>());
+  const Statistics<T> sums = e_step_stats(factorize_unchecked(m), m.covariance_type, x, Vector<T>());
   Mixture<T> next = m_step(sums, m, SmallComponents::kept, jitter, T(N));
   if (!next.means.allFinite() || !next.covariances.allFinite())
     throw std::invalid_argument(

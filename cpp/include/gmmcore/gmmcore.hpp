@@ -16,5 +16,6 @@
 #include "gmmcore/params.hpp"
 #include "gmmcore/random.hpp"
 #include "gmmcore/responsibilities.hpp"
+#include "gmmcore/statistics.hpp"
 #include "gmmcore/sufficient_statistics.hpp"
 #include "gmmcore/types.hpp"

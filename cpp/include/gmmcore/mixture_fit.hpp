@@ -16,6 +16,7 @@
 
 #include "gmmcore/kmeans.hpp"
 #include "gmmcore/m_step.hpp"
+#include "gmmcore/sufficient_statistics.hpp"
 #include "gmmcore/mixture.hpp"
 #include "gmmcore/random.hpp"
 
@@ -106,31 +107,15 @@ struct FitResult {
 // Called after every EM iteration with (init, n_iter, lower_bound, change).
 using IterationCallback = std::function<void(Index, Index, double, double)>;
 
+// Data read in chunks: each call of a ChunkSource visits every chunk once, in
+// order, as visit(x (n, D), sample_weight (empty, or n)); the chunks' arrays
+// need only live for the visit.
+template <class T>
+using ChunkVisitor = std::function<void(const ConstMatrixRef<T>&, const ConstVectorRef<T>&)>;
+template <class T>
+using ChunkSource = std::function<void(const ChunkVisitor<T>&)>;
+
 namespace detail {
-
-// The estimator's M-step (m_step.hpp, scikit-learn's rule) followed by the
-// precisions: IllDefinedCovarianceError when a covariance is not positive
-// definite. The statistics were taken around `shifts`.
-template <class T>
-Mixture<T> estimator_m_step(CovarianceType type, const SufficientStats<T>& st, const RowMatrix<T>& shifts, T reg_covar,
-                            T weight_norm) {
-  Mixture<T> around;
-  around.covariance_type = type;
-  around.means = shifts;
-  Mixture<T> m = m_step(st, around, SmallComponents::padded, reg_covar, weight_norm);
-  compute_precisions_cholesky(m);
-  return m;
-}
-
-// sum_i s_i (N without weights), summed in order in double: a vectorised sum
-// over the caller's buffer would round differently at another address.
-template <class T>
-double total_weight(const ConstVectorRef<T>& sample_weight, Index n_samples) {
-  if (sample_weight.size() == 0) return double(n_samples);
-  double total = 0;
-  for (Index i = 0; i < sample_weight.size(); ++i) total += double(sample_weight(i));
-  return total;
-}
 
 // Responsibilities of the chosen initialisation, as a block filler for
 // accumulate_stats (log p is not known yet: lse = 0).
@@ -170,8 +155,8 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
         break;
     }
     for (Index k = 0; k < static_cast<Index>(seeds.size()); ++k) shifts.row(k) = x.row(seeds[static_cast<size_t>(k)]);
-    const auto stats = accumulate_stats<T>(x, sample_weight, shifts, is_diagonal(opt.covariance_type),
-                                           /*x_is_finite=*/true,  // fit_mixture checked X
+    const auto stats = accumulate_stats<T>(x, sample_weight, shifts, opt.covariance_type,
+                                           /*x_is_finite=*/true,  // the caller checked X
                                            [&](RowRange r, const auto&, auto& ws) {
                                              ws.lse.setZero();
                                              ws.y.setZero();
@@ -189,8 +174,7 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
                                                }
                                              }
                                            });
-    const T weight_norm = T(total_weight<T>(sample_weight, N));
-    m = estimator_m_step<T>(opt.covariance_type, stats, shifts, T(opt.reg_covar), weight_norm);
+    m = estimator_m_step<T>(stats, T(opt.reg_covar), T(stats.total_weight));
   }
   if (given.weights.size()) m.weights = given.weights;
   if (given.means.size()) m.means = given.means;
@@ -201,51 +185,76 @@ Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& 
   return m;
 }
 
-}  // namespace detail
-
-// Fits a mixture to X (N, D) with optional sample weights (N) as scikit-learn's
-// GaussianMixture.fit does. With warm_start, `given` must be complete, one
-// initialisation is run and the lower bound starts at warm_lower_bound.
+// Statistics of one E-step under m over every chunk of `source`, merged in
+// chunk order (a plain sum: every chunk is taken around the means of m). Each
+// chunk is checked (features, finite values, sample weights) unless the
+// caller checked them all (chunks_checked); an error names the chunk's rows.
 template <class T>
-FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, const FitOptions& opt,
-                         const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
-                         const IterationCallback& callback = {}) {
-  const Index N = x.rows();
-  check_fit_options(opt);
-  if (x.cols() < 1) throw std::invalid_argument("X must have at least one feature (column)");
-  if (N < opt.n_components) {
-    std::ostringstream msg;
-    msg << "X has " << N << " samples, fewer than n_components = " << opt.n_components;
-    throw std::invalid_argument(msg.str());
-  }
-  detail::check_sample_weight<T>(sample_weight, N);
-  check_initial_params<T>(given, opt, x.cols());
-  if (warm_start && !given.complete())
-    throw std::invalid_argument("warm_start needs the current weights, means and precisions_cholesky");
-  if (!std::isfinite(warm_lower_bound) && warm_lower_bound != -std::numeric_limits<double>::infinity())
-    throw std::invalid_argument("warm_lower_bound must be finite or -infinity");
-  const double weight_total = detail::total_weight<T>(sample_weight, N);
-  if (!(weight_total > 0 && std::isfinite(weight_total)))
-    throw std::invalid_argument("sample_weight must have a positive, finite sum");
-  // Once, before k-means and the EM passes, which then skip their own checks.
-  detail::check_finite<T>(x, "X");
+Statistics<T> pass_statistics(const ChunkSource<T>& source, const Mixture<T>& m, bool chunks_checked) {
+  const FactoredParams<T> f = factorize_unchecked(m);
+  Statistics<T> total = zero_statistics(m.covariance_type, m.means);
+  source([&](const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight) {
+    check_interrupt();
+    const Index first = total.n_samples;
+    try {
+      if (!chunks_checked) {
+        check_n_features(x.cols(), f.n_features(), "X");
+        check_sample_weight<T>(sample_weight, x.rows());
+      }
+      const Statistics<T> part = e_step_stats(f, m.covariance_type, x, sample_weight, chunks_checked);
+      for (Index k = 0; k < total.n_components(); ++k) merge_component(total, part, k);
+      total.log_likelihood += part.log_likelihood;
+      total.total_weight += part.total_weight;
+      total.n_samples += part.n_samples;
+    } catch (const std::invalid_argument& e) {
+      if (chunks_checked) throw;
+      std::ostringstream msg;
+      msg << e.what() << " (in the chunk of rows " << first << " to " << first + x.rows() - 1 << ")";
+      throw std::invalid_argument(msg.str());
+    }
+  });
+  return total;
+}
 
+// The EM loop of fit_mixture over a chunk source, initialised from the sample
+// (init_x, init_sample_weight) unless `given` is complete.
+template <class T>
+FitResult<T> fit_em(const ChunkSource<T>& source, bool chunks_checked, const ConstMatrixRef<T>& init_x,
+                    const ConstVectorRef<T>& init_sample_weight, const FitOptions& opt, const InitialParams<T>& given,
+                    bool warm_start, double warm_lower_bound, const IterationCallback& callback) {
   FitResult<T> best;
   bool have_best = false;
+  Index n_samples = -1;  // as seen by the first pass
+  double weight_total = 0;
   const Index n_init = warm_start ? 1 : opt.n_init;
   for (Index init = 0; init < n_init; ++init) {
     Rng rng(mix64(opt.seed) ^ std::uint64_t(init));
-    Mixture<T> m = detail::initial_mixture<T>(x, sample_weight, opt, given, rng);
+    Mixture<T> m = initial_mixture<T>(init_x, init_sample_weight, opt, given, rng);
     double lower_bound = warm_start ? warm_lower_bound : -std::numeric_limits<double>::infinity();
     std::vector<double> lower_bounds;
     bool converged = false;
     Index n_iter = 0;
     for (n_iter = 1; n_iter <= opt.max_iter; ++n_iter) {
-      detail::check_interrupt();
+      check_interrupt();
       const double previous = lower_bound;
-      const auto stats = detail::e_step_stats(detail::factorize_unchecked(m), x, sample_weight, /*x_is_finite=*/true);
-      m = detail::estimator_m_step<T>(opt.covariance_type, stats, m.means, T(opt.reg_covar),
-                                      stats.n.sum() + T(opt.n_components) * T(10) * std::numeric_limits<T>::epsilon());
+      const Statistics<T> stats = pass_statistics(source, m, chunks_checked);
+      if (n_samples < 0) {
+        n_samples = stats.n_samples;
+        weight_total = stats.total_weight;
+        if (n_samples < opt.n_components) {
+          std::ostringstream msg;
+          msg << "the data have " << n_samples << " samples, fewer than n_components = " << opt.n_components;
+          throw std::invalid_argument(msg.str());
+        }
+        if (!(weight_total > 0 && std::isfinite(weight_total)))
+          throw std::invalid_argument("sample_weight must have a positive, finite sum");
+      } else if (stats.n_samples != n_samples) {
+        std::ostringstream msg;
+        msg << "the chunk source gave " << n_samples << " samples in its first pass but " << stats.n_samples
+            << " in a later one: every pass must give the same data";
+        throw std::invalid_argument(msg.str());
+      }
+      m = estimator_m_step<T>(stats, T(opt.reg_covar), padded_weight_total(stats));
       lower_bound = stats.log_likelihood / weight_total;
       lower_bounds.push_back(lower_bound);
       const double change = lower_bound - previous;
@@ -266,6 +275,75 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
     }
   }
   return best;
+}
+
+// Checks shared by both fit_mixture overloads.
+template <class T>
+void check_fit_arguments(const FitOptions& opt, const InitialParams<T>& given, Index n_features, bool warm_start,
+                         double warm_lower_bound) {
+  check_fit_options(opt);
+  if (n_features < 1) throw std::invalid_argument("X must have at least one feature (column)");
+  check_initial_params<T>(given, opt, n_features);
+  if (warm_start && !given.complete())
+    throw std::invalid_argument("warm_start needs the current weights, means and precisions_cholesky");
+  if (!std::isfinite(warm_lower_bound) && warm_lower_bound != -std::numeric_limits<double>::infinity())
+    throw std::invalid_argument("warm_lower_bound must be finite or -infinity");
+}
+
+// The initialisation sample (or all of X) must hold n_components samples and
+// positive weight, with finite values.
+template <class T>
+void check_init_sample(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, const FitOptions& opt,
+                       const char* name) {
+  if (x.rows() < opt.n_components) {
+    std::ostringstream msg;
+    msg << name << " has " << x.rows() << " samples, fewer than n_components = " << opt.n_components;
+    throw std::invalid_argument(msg.str());
+  }
+  check_sample_weight<T>(sample_weight, x.rows());
+  const double weight_total = total_weight<T>(sample_weight, x.rows());
+  if (!(weight_total > 0 && std::isfinite(weight_total)))
+    throw std::invalid_argument("sample_weight must have a positive, finite sum");
+  check_finite<T>(x, name);
+}
+
+}  // namespace detail
+
+// Fits a mixture to X (N, D) with optional sample weights (N) as scikit-learn's
+// GaussianMixture.fit does. With warm_start, `given` must be complete, one
+// initialisation is run and the lower bound starts at warm_lower_bound.
+template <class T>
+FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, const FitOptions& opt,
+                         const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
+                         const IterationCallback& callback = {}) {
+  detail::check_fit_arguments(opt, given, x.cols(), warm_start, warm_lower_bound);
+  // Once, before k-means and the EM passes, which then skip their own checks.
+  detail::check_init_sample<T>(x, sample_weight, opt, "X");
+  const ChunkSource<T> whole = [&](const ChunkVisitor<T>& visit) { visit(x, sample_weight); };
+  return detail::fit_em<T>(whole, /*chunks_checked=*/true, x, sample_weight, opt, given, warm_start, warm_lower_bound,
+                           callback);
+}
+
+// The same fit over data read in chunks (docs/math.md#math-statistics): every
+// EM iteration calls `source` once, which must visit the same samples each
+// time; they are checked as they come. Unless `given` is complete, the
+// initialisation (init_params) runs on the sample (init_x, init_sample_weight)
+// of the data, which may be all of it; with complete `given` the sample may be
+// empty. The result equals fit_mixture's on the concatenated chunks up to the
+// rounding of the sums' order.
+template <class T>
+FitResult<T> fit_mixture(const ChunkSource<T>& source, Index n_features, const ConstMatrixRef<T>& init_x,
+                         const ConstVectorRef<T>& init_sample_weight, const FitOptions& opt,
+                         const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
+                         const IterationCallback& callback = {}) {
+  detail::check_fit_arguments(opt, given, n_features, warm_start, warm_lower_bound);
+  if (!source) throw std::invalid_argument("the chunk source is empty");
+  if (!given.complete()) {
+    detail::check_n_features(init_x.cols(), n_features, "the initialisation sample");
+    detail::check_init_sample<T>(init_x, init_sample_weight, opt, "the initialisation sample");
+  }
+  return detail::fit_em<T>(source, /*chunks_checked=*/false, init_x, init_sample_weight, opt, given, warm_start,
+                           warm_lower_bound, callback);
 }
 
 }  // namespace gmmcore

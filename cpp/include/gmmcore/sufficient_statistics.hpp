@@ -1,36 +1,16 @@
 #pragma once
-// Weighted sufficient statistics of a mixture, accumulated in one
-// deterministic pass over X around per-component shifts c_k (the current
-// means, so that large offsets in X do not cancel). With responsibilities r_ik
-// and sample weights s_i (1 when none are given):
-//   N_k = sum_i s_i r_ik,   s_k = sum_i s_i r_ik (x_i - c_k),
-//   full:     S_k = sum_i s_i r_ik (x_i - c_k)(x_i - c_k)^T  (lower triangle)
-//   diagonal: q_k = sum_i s_i r_ik (x_i - c_k)^2             (elementwise)
-//   log_likelihood = sum_i s_i log p(x_i)  (E-step passes only).
+// The blocked pass that accumulates the Statistics of statistics.hpp (N_k,
+// s_k, S_k or q_k, log-likelihood, total weight) over X in one deterministic
+// pass, on the micro-kernels, and the E-step that feeds it.
 #include <algorithm>
 #include <vector>
 
+#include "gmmcore/factorization.hpp"
 #include "gmmcore/forward.hpp"
 #include "gmmcore/logsumexp.hpp"
+#include "gmmcore/statistics.hpp"
 
 namespace gmmcore::detail {
-
-template <class T>
-struct SufficientStats {
-  Vector<T> n;
-  RowMatrix<T> s;
-  std::vector<Square<T>> ss;  // full covariances
-  RowMatrix<T> q;             // diagonal covariances
-  double log_likelihood = 0;
-
-  SufficientStats() = default;
-  SufficientStats(Index K, Index D, bool diagonal)
-      : n(Vector<T>::Zero(K)),
-        s(RowMatrix<T>::Zero(K, D)),
-        ss(diagonal ? 0 : K, Square<T>::Zero(D, D)),
-        q(RowMatrix<T>::Zero(diagonal ? K : 0, D)) {}
-  bool diagonal() const { return ss.empty(); }
-};
 
 // The same sums per chunk, in the micro-kernels' layout: s and q as K padded
 // rows of ld = padded_length(D) values, the S_k as K blocks of scatter_rows(D)
@@ -59,15 +39,23 @@ struct PaddedStats {
     const Index ld = padded_length<T>(D);
     return Index(sizeof(T)) * K * (1 + 2 * ld + (diagonal ? 0 : scatter_rows(D) * ld));
   }
-  SufficientStats<T> unpadded(Index D) const {
-    const Index K = n.size(), rows = scatter_rows(D);
-    SufficientStats<T> out(K, D, q.rows() > 0);
-    out.n = n;
-    out.s = s.leftCols(D);
+  // The sums as Statistics around `shifts` (K, D), S_k made symmetric.
+  Statistics<T> unpadded(CovarianceType type, const RowMatrix<T>& shifts) const {
+    const Index K = shifts.rows(), D = shifts.cols(), rows = scatter_rows(D);
+    Statistics<T> out;
+    out.covariance_type = type;
+    out.shifts = shifts;
+    out.weight_sums = n;
+    out.sums = s.leftCols(D);
     out.log_likelihood = log_likelihood;
-    if (out.diagonal()) out.q = q.leftCols(D);
-    for (Index k = 0; k < static_cast<Index>(out.ss.size()); ++k)
-      out.ss[static_cast<size_t>(k)].template triangularView<Eigen::Lower>() = ss.block(k * rows, 0, D, D);
+    if (is_diagonal(type)) {
+      out.scatters = q.leftCols(D);
+      return out;
+    }
+    out.scatters.resize(K, D * D);
+    for (Index k = 0; k < K; ++k)
+      Eigen::Map<RowMatrix<T>>(out.scatters.row(k).data(), D, D) =
+          ss.block(k * rows, 0, D, D).template selfadjointView<Eigen::Lower>();
     return out;
   }
 };
@@ -83,15 +71,26 @@ struct StatsWorkspace {
 // Rows per call of scatter_full: its operands stay in L1.
 constexpr Index kScatterRows = 64;
 
+// sum_i s_i (N without weights), summed in order in double: a vectorised sum
+// over the caller's buffer would round differently at another address.
+template <class T>
+double total_weight(const ConstVectorRef<T>& sample_weight, Index n_samples) {
+  if (sample_weight.size() == 0) return double(n_samples);
+  double total = 0;
+  for (Index i = 0; i < sample_weight.size(); ++i) total += double(sample_weight(i));
+  return total;
+}
+
 // One pass over X (N, D). `responsibilities(range, x_b, ws)` fills ws.y (B, K)
 // with r for the rows of the block and ws.lse with log p(x_i) (or zeros); it
 // finds the block transposed in ws.xt. sample_weight is empty or (N). Each
 // block is checked finite unless the caller has checked all of X
 // (x_is_finite).
 template <class T, class Responsibilities>
-SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
-                                    const RowMatrix<T>& shifts, bool diagonal, bool x_is_finite,
-                                    Responsibilities&& responsibilities) {
+Statistics<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                               const RowMatrix<T>& shifts, CovarianceType type, bool x_is_finite,
+                               Responsibilities&& responsibilities) {
+  const bool diagonal = is_diagonal(type);
   const Index K = shifts.rows(), D = shifts.cols(), ld = padded_length<T>(D);
   const Index ldw = std::max(ld, scatter_rows(D)), rows_per_k = scatter_rows(D);
   const bool weighted = sample_weight.size() > 0;
@@ -158,16 +157,20 @@ SufficientStats<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVecto
           }
         }
       });
-  return total.unpadded(D);
+  Statistics<T> out = total.unpadded(type, shifts);
+  out.total_weight = total_weight<T>(sample_weight, x.rows());
+  out.n_samples = x.rows();
+  return out;
 }
 
-// Statistics of an E-step under f: r = softmax(y), lse = log p(x).
+// Statistics of an E-step under f (of covariance type `type`): r = softmax(y),
+// lse = log p(x), around the means of f.
 template <class T>
-SufficientStats<T> e_step_stats(const FactoredParams<T>& f, const ConstMatrixRef<T>& x,
-                                const ConstVectorRef<T>& sample_weight, bool x_is_finite = false) {
+Statistics<T> e_step_stats(const FactoredParams<T>& f, CovarianceType type, const ConstMatrixRef<T>& x,
+                           const ConstVectorRef<T>& sample_weight, bool x_is_finite = false) {
   check_factored(f);
   check_n_features(x.cols(), f.n_features(), "X");
-  return accumulate_stats<T>(x, sample_weight, f.means, f.diagonal(), x_is_finite,
+  return accumulate_stats<T>(x, sample_weight, f.means, type, x_is_finite,
                              [&](RowRange, const auto& xb, auto& ws) {
                                component_log_probs_block(f, xb, ws, /*transposed=*/true);
                                softmax_cols_inplace<T>(ws.y, ws.lse);
@@ -175,3 +178,19 @@ SufficientStats<T> e_step_stats(const FactoredParams<T>& f, const ConstMatrixRef
 }
 
 }  // namespace gmmcore::detail
+
+namespace gmmcore {
+
+// The E-step statistics of mixture m on X (N, D) with optional sample weights
+// (empty, or N finite non-negative values): responsibilities r = softmax of
+// the component log-probabilities, shifts c_k = the means of m. N = 0 gives
+// zero statistics.
+template <class T>
+Statistics<T> statistics(const Mixture<T>& m, const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight) {
+  const FactoredParams<T> f = factorize(m);
+  detail::check_n_features(x.cols(), f.n_features(), "X");
+  detail::check_sample_weight<T>(sample_weight, x.rows());
+  return detail::e_step_stats(f, m.covariance_type, x, sample_weight);
+}
+
+}  // namespace gmmcore
