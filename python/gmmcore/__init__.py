@@ -17,6 +17,7 @@ from ._core import (
     negative_log_likelihood,
 )
 from ._params import GMMParams, Gradients, init_params
+from ._statistics import MixtureParameters, SufficientStatistics
 from ._version import __version__ as __version__
 
 
@@ -41,6 +42,8 @@ __all__ = [
     "GaussianMixture",
     "load",
     "GMMParams",
+    "SufficientStatistics",
+    "MixtureParameters",
     "Gradients",
     "init_params",
     "forward",

@@ -25,13 +25,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _model_format, _native
+from ._chunks import ChunkedSource, chunked_source, init_sample_rows
 from ._covariance import COVARIANCE_TYPES, native_layout, parameter_shape, user_layout
+from ._statistics import SufficientStatistics
 from ._validation import native_array
 
 __all__ = ["GaussianMixture"]
 
 #: ``fit``'s ``callback(init, n_iter, lower_bound, change)``.
 _Callback = Callable[[int, int, float, float], object]
+#: What ``fit`` reads in chunks besides arrays (see ``_chunks.chunked_source``).
+_ChunkedData = str | os.PathLike | Callable[[], Any]
 
 
 def _check_shape(param, shape, name):
@@ -109,7 +113,7 @@ def _precisions_to_native(precisions, covariance_type, dtype):
     return native_layout(covariances, covariance_type, dtype), native_layout(chol, covariance_type, dtype)
 
 
-def _check_sample_weight(sample_weight, X):
+def _check_sample_weight(sample_weight, X, require_positive_sum=True):
     n_samples = X.shape[0]
     if sample_weight is None:
         return np.empty(0, dtype=X.dtype)
@@ -120,9 +124,20 @@ def _check_sample_weight(sample_weight, X):
         raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!")
     if np.any(sample_weight < 0):
         raise ValueError("Negative values in data passed to `sample_weight`")
-    if not np.sum(sample_weight) > 0:
+    if require_positive_sum and not np.sum(sample_weight) > 0:
         raise ValueError("Sample weights sum to zero: at least one weight must be positive")
     return native_array(sample_weight)
+
+
+def _statistics_as(st, dtype):
+    """``st`` with its arrays in ``dtype`` (partial_fit batches of another dtype than the stream's)."""
+    return SufficientStatistics(
+        st.covariance_type,
+        *(np.asarray(getattr(st, name), dtype) for name in ("shifts", "weight_sums", "sums", "scatters")),
+        st.log_likelihood,
+        st.total_weight,
+        st.n_samples,
+    )
 
 
 def information_criteria(model: GaussianMixture, X: ArrayLike) -> tuple[float, float, float]:
@@ -189,6 +204,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         and whether it converged; 2 also the times and lower-bound changes.
     verbose_interval : int, default=10
         Iterations between two verbose reports.
+    learning_decay : float in (0.5, 1], default=0.6
+        ``kappa`` of :meth:`partial_fit`'s step sizes
+        ``eta_t = (t + learning_offset) ** -kappa``: smaller forgets the
+        early batches faster, 1 averages all batches equally.
+    learning_offset : float >= 0, default=10.0
+        ``t0`` of the step sizes: larger damps the first steps.
 
     Attributes
     ----------
@@ -212,6 +233,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Lower bound (mean log-likelihood) of the best initialisation.
     lower_bounds_ : list of float
         Lower bound after each iteration of the best initialisation.
+    statistics_ : SufficientStatistics
+        Only after :meth:`partial_fit`: the running statistics, per unit of
+        sample weight.
+    n_steps_ : int
+        Only after :meth:`partial_fit`: the batches seen since the stream began.
     n_features_in_ : int
         Number of features seen by ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -242,6 +268,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
     }
 
     def __init__(
@@ -261,6 +289,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.6,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -276,72 +306,104 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
         self,
-        X: ArrayLike,
+        X: ArrayLike | _ChunkedData,
         y: object = None,
         sample_weight: ArrayLike | None = None,
         callback: _Callback | None = None,
+        *,
+        chunk_size: int | None = None,
     ) -> GaussianMixture:
-        """Estimate the model parameters with EM.
+        """Estimate the model parameters with EM, on data in memory or read in chunks.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or chunked data
+            Samples in memory, or data read ``chunk_size`` rows at a time, one
+            pass per EM iteration, never held whole: a path to a ``.npy``
+            file; a :class:`numpy.memmap`; an array-like with a 2-D ``shape``,
+            a numeric ``dtype`` and row slicing (an HDF5 or zarr dataset); or a
+            callable returning a fresh iterable of chunks on each call, each an
+            array or a pair ``(X_chunk, sample_weight_chunk)``. Unless
+            ``weights_init``, ``means_init`` and ``precisions_init`` are all
+            given, chunked data are initialised (``init_params``) on a uniform
+            random sample of up to 100,000 rows (128 MiB), drawn in one pass
+            (reservoir sampling for a callable); data with fewer rows are
+            initialised on all of them, as in memory. With the same starting
+            point, the result equals the in-memory fit's up to rounding.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; an integer weight is equivalent to repeating
-            the sample that many times.
+            the sample that many times. For chunked ``X`` it may be an
+            array-like sliced alongside (None for a callable, whose chunks
+            bring their own).
         callback : callable, default=None
             Called after every EM iteration as
             ``callback(init, n_iter, lower_bound, change)`` (e.g. for a
             progress bar); an exception it raises aborts the fit.
+        chunk_size : int, default=None
+            Rows per chunk of chunked ``X`` (default: about 32 MiB of rows).
 
         Returns
         -------
         self : GaussianMixture
         """
-        self._fit(X, sample_weight, callback)
+        self._fit(X, sample_weight, callback, chunk_size)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(
         self,
-        X: ArrayLike,
+        X: ArrayLike | _ChunkedData,
         y: object = None,
         sample_weight: ArrayLike | None = None,
         callback: _Callback | None = None,
+        *,
+        chunk_size: int | None = None,
     ) -> NDArray[np.int64]:
         """Fit the model and return the most probable component of each sample.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or chunked data
+            See :meth:`fit`.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
         callback : callable, default=None
+            See :meth:`fit`.
+        chunk_size : int, default=None
             See :meth:`fit`.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
         """
-        samples: NDArray[Any] = self._fit(X, sample_weight, callback)
+        samples = self._fit(X, sample_weight, callback, chunk_size)
+        if isinstance(samples, ChunkedSource):
+            parts = [_native.mixture_predict(*self._model_args(x.dtype), x) for x, _ in samples.chunks()]
+            return np.concatenate(parts) if parts else np.empty(0, np.int64)
         # samples is validated and contiguous in the model's dtype already: no second validation pass.
         return _native.mixture_predict(*self._model_args(samples.dtype), samples)
 
-    def _fit(self, X, sample_weight, callback):
-        """EM on the validated X, which it returns (C-contiguous, float64 or float32).
+    def _fit(self, X, sample_weight, callback, chunk_size=None):
+        """EM on X; returns the validated X (C-contiguous, float64 or float32) or its ChunkedSource.
 
         A fit that raises (bad input, Ctrl-C, an error in ``callback``)
         leaves the estimator as it was before the call.
         """
         state = dict(self.__dict__)
         try:
+            source = chunked_source(X, sample_weight, chunk_size)
+            if source is not None:
+                self._fit_source(source, callback)
+                return source
             return self._fit_unguarded(X, sample_weight, callback)
         except BaseException:
             self.__dict__.clear()
@@ -351,31 +413,73 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _fit_unguarded(self, X, sample_weight, callback):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n_samples, n_features = X.shape
+        self._check_n_samples(n_samples)
+        X = native_array(X)
+        sample_weight = _check_sample_weight(sample_weight, X)
+        given, do_init, seed = self._starting_point(n_features, X.dtype)
+        result = _native.fit_mixture(X, sample_weight, *self._fit_settings(given, do_init, seed, callback))
+        self._set_fit_result(result, n_features)
+        return X
+
+    def _fit_source(self, source: ChunkedSource, callback):
+        """EM over chunked data, one pass per iteration (see :meth:`fit`)."""
+        n_features = source.n_features
+        if n_features < 1:
+            raise ValueError(f"X must have at least one feature (column), got shape ({source.n_samples}, 0)")
+        if source.n_samples is not None:
+            if source.n_samples < 2:
+                raise ValueError(
+                    f"Found array with {source.n_samples} sample(s) (shape=({source.n_samples}, {n_features})) "
+                    "while a minimum of 2 is required by GaussianMixture."
+                )
+            self._check_n_samples(source.n_samples)
+        # What validate_data(reset=True) records for in-memory X; chunked data have no column names.
+        self.n_features_in_ = n_features
+        self.__dict__.pop("feature_names_in_", None)
+        dtype = source.dtype
+        given, do_init, seed = self._starting_point(n_features, dtype)
+        if all(len(part) for part in (given[0], given[1], given[3])):
+            init_X, init_weights = np.empty((0, n_features), dtype), np.empty(0, dtype)
+        else:
+            size = init_sample_rows(self.n_components, n_features, dtype.itemsize)
+            init_X, init_weights = source.init_sample(size, np.random.default_rng(seed))
+        result = _native.fit_mixture_chunked(
+            source.chunks, n_features, init_X, init_weights, *self._fit_settings(given, do_init, seed, callback)
+        )
+        self._set_fit_result(result, n_features)
+
+    def _check_n_samples(self, n_samples):
         if n_samples < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components but got "
                 f"n_components = {self.n_components}, n_samples = {n_samples}"
             )
-        X = native_array(X)
-        dtype = X.dtype
-        sample_weight = _check_sample_weight(sample_weight, X)
+
+    def _starting_point(self, n_features, dtype):
+        """(given, do_init, seed): the native starting values (warm start: the fitted ones) and the seed."""
         given = self._initial_values(n_features, dtype)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if not do_init:
-            self._check_fitted_shapes("weights_", "covariances_", "precisions_cholesky_")
-            given = (
-                native_array(self.weights_, dtype),
-                native_array(self.means_, dtype),
-                native_layout(self.covariances_, self.covariance_type, dtype),
-                native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
-            )
+            given = self._fitted_native(dtype)
+        return given, do_init, seed
+
+    def _fitted_native(self, dtype):
+        """(weights, means, covariances, precisions_cholesky) of the fitted model, native layout."""
+        self._check_fitted_shapes("weights_", "covariances_", "precisions_cholesky_")
+        return (
+            native_array(self.weights_, dtype),
+            native_array(self.means_, dtype),
+            native_layout(self.covariances_, self.covariance_type, dtype),
+            native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
+        )
+
+    def _fit_settings(self, given, do_init, seed, callback):
+        """The settings that ``_native.fit_mixture`` and ``fit_mixture_chunked`` take after the data."""
         if self.verbose and self.max_iter == 0:  # no iteration will report the initialisations
             for init in range(self.n_init if do_init else 1):
                 print(f"Initialization {init}")
-        weights, means, covariances, chol, converged, n_iter, lower_bound, lower_bounds = _native.fit_mixture(
-            X,
-            sample_weight,
+        return (
             self.covariance_type,
             self.n_components,
             float(self.tol),
@@ -389,11 +493,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             float(self.lower_bound_) if not do_init else -np.inf,
             self._iteration_callback(callback),
         )
+
+    def _set_parameters(self, weights, means, covariances, chol, n_features):
+        """The fitted parameters from native-layout arrays."""
         self.weights_ = weights
         self.means_ = means
         self.covariances_ = user_layout(covariances, self.covariance_type, n_features)
         self.precisions_cholesky_ = user_layout(chol, self.covariance_type, n_features)
         self.precisions_ = self._precisions_from_cholesky()
+
+    def _set_fit_result(self, result, n_features):
+        weights, means, covariances, chol, converged, n_iter, lower_bound, lower_bounds = result
+        self._set_parameters(weights, means, covariances, chol, n_features)
+        self.__dict__.pop("statistics_", None)  # a new fit ends any partial_fit stream
+        self.__dict__.pop("n_steps_", None)
         self.converged_ = bool(converged)
         self.n_iter_ = int(n_iter)
         self.lower_bound_ = float(lower_bound)
@@ -403,9 +516,132 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "Best performing initialization did not converge. Try different init parameters, "
                 "or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
-                stacklevel=5,  # the user's fit or fit_predict call, through _fit and _fit_context
+                stacklevel=6,  # the user's fit or fit_predict call, through _fit and _fit_context
             )
-        return X
+
+    def partial_fit(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> GaussianMixture:
+        """One step of stepwise online EM on a batch of a stream (Cappe and Moulines, 2009).
+
+        The running statistics ``s`` (per unit of sample weight, see
+        :class:`SufficientStatistics`) move toward the batch's,
+        ``s <- (1 - eta_t) s + eta_t s_batch`` with
+        ``eta_t = (t + learning_offset) ** -learning_decay`` for the ``t``-th
+        batch, and the parameters become the M-step of ``s``. The first batch
+        (``t = 0``, ``eta = 1``) initialises the model, as :meth:`fit` would
+        on that batch (``init_params``, ``n_init``, ``max_iter``), unless the
+        estimator is already fitted: then the stream starts from the fitted
+        parameters. :meth:`fit` ends the stream. Use it when the data come
+        as a stream or do not allow several passes; for data that can be read
+        again, :meth:`fit` on chunked data gives the exact EM fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The batch; the first needs at least ``n_components`` samples.
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GaussianMixture
+
+        Notes
+        -----
+        After each call ``lower_bound_`` is the batch's mean log-likelihood
+        under the parameters before the step, ``lower_bounds_`` holds just
+        that value, ``n_iter_`` is ``n_steps_`` and ``converged_`` is False.
+        """
+        state = dict(self.__dict__)
+        try:
+            self._partial_fit(X, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+        return self
+
+    def _partial_fit(self, X, sample_weight):
+        streaming = hasattr(self, "statistics_")
+        fitted = hasattr(self, "converged_")
+        if not streaming:
+            self._validate_params()
+            if not fitted:
+                self._fit_unguarded(X, sample_weight, None)
+                X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        if streaming or fitted:
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
+        X = native_array(X, dtype)
+        sample_weight = _check_sample_weight(sample_weight, X)
+        batch = SufficientStatistics._from_native(
+            _native.mixture_statistics(*self._model_args(dtype), X, sample_weight)
+        )
+        if streaming:
+            self.n_steps_ += 1
+            eta = (self.n_steps_ - 1 + self.learning_offset) ** -self.learning_decay
+            running = self.statistics_
+            if running.shifts.dtype != dtype:
+                running = _statistics_as(running, dtype)
+            self.statistics_ = SufficientStatistics._from_native(
+                _native.blend_statistics(running._to_native(), batch._to_native(), min(1.0, eta))
+            )
+        else:
+            self.n_steps_ = 1
+            self.statistics_ = batch.scaled(1.0 / batch.total_weight)
+        weights, means, covariances, chol = _native.statistics_m_step(
+            self.statistics_._to_native(), float(self.reg_covar)
+        )
+        self._set_parameters(weights, means, covariances, chol, X.shape[1])
+        self.lower_bound_ = batch.log_likelihood / batch.total_weight
+        self.lower_bounds_ = [self.lower_bound_]
+        self.n_iter_ = self.n_steps_
+        self.converged_ = False
+
+    def statistics(
+        self, X: ArrayLike | _ChunkedData, sample_weight: ArrayLike | None = None, *, chunk_size: int | None = None
+    ) -> SufficientStatistics:
+        """The E-step statistics of the fitted model on ``X``, around its means.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or chunked data
+            As :meth:`fit` takes it; chunked data are read once and their
+            chunks' statistics merged.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (all zero is allowed).
+        chunk_size : int, default=None
+            See :meth:`fit`.
+
+        Returns
+        -------
+        SufficientStatistics
+            float32 when both ``X`` and the model are float32, else float64.
+        """
+        check_is_fitted(self)
+        source = chunked_source(X, sample_weight, chunk_size)
+        if source is None:
+            covariance_type, weights, means, chol, X = self._evaluation_args(X)
+            sample_weight = _check_sample_weight(sample_weight, X, require_positive_sum=False)
+            fields = _native.mixture_statistics(covariance_type, weights, means, chol, X, sample_weight)
+            return SufficientStatistics._from_native(fields)
+        if source.n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {source.n_features} features, but GaussianMixture is expecting {self.n_features_in_} features "
+                "as input."
+            )
+        dtype = np.float32 if source.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
+        model = self._model_args(dtype)
+        total = None
+        for x, w in source.chunks():
+            part = SufficientStatistics._from_native(
+                _native.mixture_statistics(*model, native_array(x, dtype), native_array(w, dtype))
+            )
+            total = part if total is None else total + part
+        if total is None:
+            raise ValueError("the chunked data hold no samples")
+        return total
 
     def _initial_values(self, n_features, dtype):
         """User-given starting values, validated as scikit-learn does; empty when absent."""
