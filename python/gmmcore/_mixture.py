@@ -119,7 +119,13 @@ def _check_sample_weight(sample_weight, X, require_positive_sum=True):
         return np.empty(0, dtype=X.dtype)
     if isinstance(sample_weight, Real):
         sample_weight = np.full(n_samples, sample_weight)
-    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype, input_name="sample_weight")
+    sample_weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=X.dtype,
+        input_name="sample_weight",
+        ensure_min_samples=1 if require_positive_sum else 0,
+    )
     if sample_weight.shape != (n_samples,):
         raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!")
     if np.any(sample_weight < 0):
@@ -622,7 +628,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         source = chunked_source(X, sample_weight, chunk_size)
         if source is None:
-            covariance_type, weights, means, chol, X = self._evaluation_args(X)
+            covariance_type, weights, means, chol, X = self._evaluation_args(X, ensure_min_samples=0)
             sample_weight = _check_sample_weight(sample_weight, X, require_positive_sum=False)
             fields = _native.mixture_statistics(covariance_type, weights, means, chol, X, sample_weight)
             return SufficientStatistics._from_native(fields)
@@ -699,10 +705,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------ evaluate
 
-    def _evaluation_args(self, X):
+    def _evaluation_args(self, X, ensure_min_samples=1):
         """Validated X and model arrays in one working dtype for ``_native``."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=ensure_min_samples)
         dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
         return (*self._model_args(dtype), native_array(X, dtype))
 
