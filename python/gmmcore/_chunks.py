@@ -137,6 +137,22 @@ class ChunkedSource:
         """A uniform random sample of ``n_rows`` rows (all rows, in order, when there are no more)."""
         raise NotImplementedError
 
+    def _checked_chunks(self) -> Iterator[Chunk]:
+        """The chunks, checked as the EM passes check them, so that the sampling pass names a bad chunk's rows."""
+        first = 0
+        for X, w in self.chunks():
+            where = f"in the chunk of rows {first} to {first + len(X) - 1}"
+            if not np.isfinite(X).all():
+                row = first + int(np.argwhere(~np.isfinite(X))[0, 0])
+                raise ValueError(f"X contains NaN or infinity (first at row {row}, {where})")
+            if w.size and not (np.isfinite(w).all() and (w >= 0).all()):
+                row = first + int(np.argwhere(~(np.isfinite(w) & (w >= 0)))[0, 0])
+                raise ValueError(
+                    f"sample_weight must be finite and non-negative (sample_weight[{row}] = {w[row - first]}, {where})"
+                )
+            first += len(X)
+            yield X, w
+
     def _prepare(self, X: Any, weights: Any, where: str) -> Chunk:
         X = np.asarray(X)
         if X.ndim != 2:
@@ -186,7 +202,7 @@ class _RowSource(ChunkedSource):
 
     def init_sample(self, n_rows: int, rng: np.random.Generator) -> Chunk:
         if n_rows >= self.n_samples:
-            parts = list(self.chunks())
+            parts = list(self._checked_chunks())
         else:
             chosen = np.sort(rng.choice(self.n_samples, n_rows, replace=False))
             parts = []
@@ -242,7 +258,7 @@ class _CallableSource(ChunkedSource):
         reservoir_X = np.empty((n_rows, self.n_features), self.dtype)
         reservoir_w = np.empty(n_rows if self.weighted else 0, self.dtype)
         seen = 0
-        for X, w in self.chunks():
+        for X, w in self._checked_chunks():
             n = X.shape[0]
             fill = min(n, max(0, n_rows - seen))
             reservoir_X[seen : seen + fill] = X[:fill]
