@@ -698,6 +698,8 @@ def test_get_params_set_params_round_trip():
         warm_start=True,
         verbose=0,
         verbose_interval=5,
+        learning_decay=0.8,
+        learning_offset=2.0,
     )
     gm = GaussianMixture(**params)
     assert gm.get_params() == params  # the very objects passed
