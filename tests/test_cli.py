@@ -553,3 +553,17 @@ def test_written_text_reads_back_exactly(tmp_path, dtype, capsys):
     assert same_bits(np.loadtxt(tmp_path / "v.csv", delimiter=",", skiprows=1, dtype=dtype), values)
     _cli._write_table(None, values[:, 0])
     assert capsys.readouterr().out.splitlines() == [str(v) for v in values[:, 0]]
+
+
+def test_fit_reads_a_npy_file_in_chunks(tmp_path):
+    """`--chunk-size`: a .npy DATA file is fitted by the chunked EM, the same model as in memory."""
+    import gmmcore
+    from gmmcore import GaussianMixture
+
+    X = blobs(900)
+    np.save(tmp_path / "d.npy", X)
+    run("fit", "d.npy", "-k", 3, "--chunk-size", 100, "--tol", "1e-8", "-o", "m.gmm", cwd=tmp_path)
+    model = gmmcore.load(tmp_path / "m.gmm")
+    reference = GaussianMixture(3, random_state=0, tol=1e-8).fit(X)
+    np.testing.assert_allclose(model.means_, reference.means_, rtol=1e-10)
+    run("fit", "d.npy", "-k", 3, "--chunk-size", 0, "-o", "m.gmm", cwd=tmp_path, status=2)

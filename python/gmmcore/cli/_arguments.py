@@ -185,6 +185,14 @@ def _fit_options(parser, k_help=None):
     )
     # Not the estimator's default (None, fresh randomness): the command line is reproducible unless asked.
     parser.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default: 0)")
+    parser.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        metavar="N",
+        default=None,
+        help="rows per chunk of a .npy DATA file, which EM reads a chunk at a time, never whole "
+        "(default: about 32 MiB of rows)",
+    )
 
 
 class _InfoAction(argparse.Action):

@@ -76,7 +76,7 @@ def fit_model(X, args, n_components, label=""):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, callback=progress)
+            model.fit(X, callback=progress, chunk_size=args.chunk_size)
     finally:
         progress.close()
     return model, time.perf_counter() - start
