@@ -577,7 +577,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 self._fit_unguarded(X, sample_weight, None)
                 X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         if streaming or fitted:
-            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=1)
+            X = self._batch(X)
         dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
         X = native_array(X, dtype)
         sample_weight = _check_sample_weight(sample_weight, X)
@@ -604,6 +604,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = [self.lower_bound_]
         self.n_iter_ = self.n_steps_
         self.converged_ = False
+
+    def _batch(self, X):
+        """A later batch of partial_fit, validated; a plain float array skips validate_data's overhead.
+
+        That overhead is most of a small batch's cost. What it would check is
+        checked anyway: the shape here, finite values by the native pass.
+        """
+        if (
+            type(X) is np.ndarray
+            and X.dtype in (np.float64, np.float32)
+            and X.ndim == 2
+            and X.shape[0] >= 1
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        ):
+            return X
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=1)
 
     def statistics(
         self, X: ArrayLike | _ChunkedData, sample_weight: ArrayLike | None = None, *, chunk_size: int | None = None
