@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -201,18 +201,18 @@ class _RowSource(ChunkedSource):
             yield self._chunk(start)
 
     def init_sample(self, n_rows: int, rng: np.random.Generator) -> Chunk:
-        if n_rows >= self.n_samples:
-            parts = list(self._checked_chunks())
-        else:
-            chosen = np.sort(rng.choice(self.n_samples, n_rows, replace=False))
-            parts = []
-            for start in range(0, self.n_samples, self.rows):
-                lo, hi = np.searchsorted(chosen, [start, start + self.rows])
-                if hi > lo:
-                    X, w = self._chunk(start)
-                    picked = chosen[lo:hi] - start
-                    parts.append((X[picked], w[picked] if self.weighted else w))
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        n_rows = min(n_rows, self.n_samples)
+        chosen = np.arange(n_rows) if n_rows == self.n_samples else np.sort(rng.choice(self.n_samples, n_rows, False))
+        sample = np.empty((n_rows, self.n_features), self.dtype)  # filled in place: one sample's memory, not two
+        weights = np.empty(n_rows if self.weighted else 0, self.dtype)
+        start = 0
+        for X, w in self._checked_chunks():
+            lo, hi = np.searchsorted(chosen, [start, start + len(X)])
+            sample[lo:hi] = X[chosen[lo:hi] - start]
+            if self.weighted:
+                weights[lo:hi] = w[chosen[lo:hi] - start]
+            start += len(X)
+        return sample, weights
 
 
 class _CallableSource(ChunkedSource):
@@ -221,7 +221,9 @@ class _CallableSource(ChunkedSource):
     def __init__(self, make_chunks: Callable[[], Any]) -> None:
         self.make_chunks = make_chunks
         self.n_samples = None
-        first = next(iter(self._raw()), None)
+        peek = self._raw()
+        first = next(peek, None)
+        peek.close()  # also closes the caller's generator, which may hold a file open
         if first is None:
             raise ValueError("the chunk callable gave no chunks: there are no samples to fit")
         X, weights = first
@@ -232,20 +234,27 @@ class _CallableSource(ChunkedSource):
         self.dtype = _working_dtype(X.dtype)
         self.weighted = weights is not None
 
-    def _raw(self) -> Iterator[tuple[Any, Any]]:
+    def _raw(self) -> Generator[tuple[Any, Any], None, None]:
         chunks = self.make_chunks()
         if isinstance(chunks, np.ndarray) or not hasattr(chunks, "__iter__"):
             raise TypeError(
                 "a chunk callable must return an iterable of chunks (a generator, a list, ...), "
                 f"got {type(chunks).__name__}"
             )
-        for chunk in chunks:
-            if isinstance(chunk, tuple):
-                if len(chunk) != 2:
-                    raise ValueError(f"a chunk must be X or a pair (X, sample_weight), got a tuple of {len(chunk)}")
-                yield chunk
-            else:
-                yield chunk, None
+        try:
+            for chunk in chunks:
+                if isinstance(chunk, tuple):
+                    if len(chunk) != 2:
+                        raise ValueError(
+                            f"a chunk must be X or a pair (X, sample_weight), got a tuple of {len(chunk)}"
+                        )
+                    yield chunk
+                else:
+                    yield chunk, None
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     def chunks(self) -> Iterator[Chunk]:
         for i, (X, weights) in enumerate(self._raw()):
