@@ -41,7 +41,9 @@ def test_steps_follow_the_reference_update(covariance_type):
     model.partial_fit(X[:1000], sample_weight=w[:1000])
     assert model.n_steps_ == 1
     # After the first batch: its statistics under the model that fit() on it found, and their M-step.
-    reference = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(X[:1000], sample_weight=w[:1000])
+    reference = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(
+        X[:1000], sample_weight=w[:1000]
+    )
     n, m1, m2 = moments(reference, X[:1000], w[:1000])
     for t, start in enumerate(range(1000, 6000, 1000), start=1):
         batch, bw = X[start : start + 1000], w[start : start + 1000]

@@ -179,6 +179,8 @@ def _working_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
 class _RowSource(ChunkedSource):
     """A row-sliceable array (and optional sample weights of the same length), ``chunk_size`` rows at a time."""
 
+    n_samples: int
+
     def __init__(self, X: Any, sample_weight: Any, chunk_size: int | None) -> None:
         self.X = X
         self.n_samples, self.n_features = (int(n) for n in X.shape)
@@ -245,9 +247,7 @@ class _CallableSource(ChunkedSource):
             for chunk in chunks:
                 if isinstance(chunk, tuple):
                     if len(chunk) != 2:
-                        raise ValueError(
-                            f"a chunk must be X or a pair (X, sample_weight), got a tuple of {len(chunk)}"
-                        )
+                        raise ValueError(f"a chunk must be X or a pair (X, sample_weight), got a tuple of {len(chunk)}")
                     yield chunk
                 else:
                     yield chunk, None

@@ -525,9 +525,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=6,  # the user's fit or fit_predict call, through _fit and _fit_context
             )
 
-    def partial_fit(
-        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
-    ) -> GaussianMixture:
+    def partial_fit(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> GaussianMixture:
         """One step of stepwise online EM on a batch of a stream (Cappe and Moulines, 2009).
 
         The running statistics ``s`` (per unit of sample weight, see
@@ -581,26 +579,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
         X = native_array(X, dtype)
         sample_weight = _check_sample_weight(sample_weight, X)
-        batch = SufficientStatistics._from_native(
-            _native.mixture_statistics(*self._model_args(dtype), X, sample_weight)
-        )
+        running, eta = None, 1.0
         if streaming:
-            self.n_steps_ += 1
-            eta = (self.n_steps_ - 1 + self.learning_offset) ** -self.learning_decay
+            t = self.n_steps_  # this batch's index; the first was t = 0
+            eta = min(1.0, (t + self.learning_offset) ** -self.learning_decay)
             running = self.statistics_
             if running.shifts.dtype != dtype:
                 running = _statistics_as(running, dtype)
-            self.statistics_ = SufficientStatistics._from_native(
-                _native.blend_statistics(running._to_native(), batch._to_native(), min(1.0, eta))
-            )
-        else:
-            self.n_steps_ = 1
-            self.statistics_ = batch.scaled(1.0 / batch.total_weight)
-        weights, means, covariances, chol = _native.statistics_m_step(
-            self.statistics_._to_native(), float(self.reg_covar)
+            running = running._to_native()
+        fields, weights, means, covariances, chol, log_likelihood, weight = _native.online_em_step(
+            *self._model_args(dtype), X, sample_weight, running, eta, float(self.reg_covar)
         )
+        self.statistics_ = SufficientStatistics._from_native(fields)
+        self.n_steps_ = self.n_steps_ + 1 if streaming else 1
         self._set_parameters(weights, means, covariances, chol, X.shape[1])
-        self.lower_bound_ = batch.log_likelihood / batch.total_weight
+        self.lower_bound_ = log_likelihood / weight
         self.lower_bounds_ = [self.lower_bound_]
         self.n_iter_ = self.n_steps_
         self.converged_ = False
@@ -645,9 +638,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         source = chunked_source(X, sample_weight, chunk_size)
         if source is None:
-            covariance_type, weights, means, chol, X = self._evaluation_args(X, ensure_min_samples=0)
-            sample_weight = _check_sample_weight(sample_weight, X, require_positive_sum=False)
-            fields = _native.mixture_statistics(covariance_type, weights, means, chol, X, sample_weight)
+            covariance_type, weights, means, chol, samples = self._evaluation_args(X, ensure_min_samples=0)
+            weights_of_samples = _check_sample_weight(sample_weight, samples, require_positive_sum=False)
+            fields = _native.mixture_statistics(covariance_type, weights, means, chol, samples, weights_of_samples)
             return SufficientStatistics._from_native(fields)
         if source.n_features != self.n_features_in_:
             raise ValueError(

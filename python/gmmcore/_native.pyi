@@ -7,7 +7,7 @@
 # "tied", (n_components, n_features) for "diag", (n_components, 1) for "spherical".
 # Keep in step with native.cpp.
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import numpy as np
@@ -111,5 +111,60 @@ def fit_mixture(
     n_iter, lower_bound, lower_bounds) of the best initialisation.
     """
 
+def fit_mixture_chunked(
+    source: Callable[[], Iterator[tuple[NDArray[_F], NDArray[_F]]]],
+    n_features: int,
+    init_X: NDArray[_F],
+    init_sample_weight: NDArray[_F],
+    covariance_type: str,
+    n_components: int,
+    tol: float,
+    reg_covar: float,
+    max_iter: int,
+    n_init: int,
+    init_params: str,
+    seed: int,
+    weights_init: NDArray[_F],
+    means_init: NDArray[_F],
+    covariances_init: NDArray[_F],
+    precisions_cholesky_init: NDArray[_F],
+    warm_start: bool,
+    warm_lower_bound: float,
+    callback: Callable[[int, int, float, float], object] | None,
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], bool, int, float, list[float]]:
+    """fit_mixture over ``source()``'s (X, sample_weight) chunks, one pass per iteration, initialised on init_X."""
+
+# Statistics travel as (covariance_type, shifts, weight_sums, sums, scatters, log_likelihood, total_weight, n_samples).
+_Statistics = tuple[str, NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], float, float, int]
+
+def mixture_statistics(
+    covariance_type: str,
+    weights: NDArray[_F],
+    means: NDArray[_F],
+    precisions_cholesky: NDArray[_F],
+    X: NDArray[_F],
+    sample_weight: NDArray[_F],
+) -> _Statistics[_F]:
+    """The E-step statistics of the mixture on X, around its means."""
+
+def online_em_step(
+    covariance_type: str,
+    weights: NDArray[_F],
+    means: NDArray[_F],
+    precisions_cholesky: NDArray[_F],
+    X: NDArray[_F],
+    sample_weight: NDArray[_F],
+    running: _Statistics[_F] | None,
+    eta: float,
+    reg_covar: float,
+) -> tuple[_Statistics[_F], NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], float, float]:
+    """partial_fit's step: (running statistics, weights, means, covariances, precisions_cholesky, batch
+    log-likelihood, batch weight)."""
+
+def merge_statistics(a: _Statistics[_F], b: _Statistics[_F]) -> _Statistics[_F]: ...
+def scale_statistics(statistics: _Statistics[_F], factor: float) -> _Statistics[_F]: ...
+def statistics_m_step(
+    statistics: _Statistics[_F], reg_covar: float
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]]: ...
 def n_parameters(covariance_type: str, n_components: int, n_features: int, /) -> int:
     """Number of free parameters of a mixture (for BIC and AIC)."""

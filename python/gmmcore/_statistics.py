@@ -124,9 +124,7 @@ class SufficientStatistics:
     def _to_native(self) -> tuple[Any, ...]:
         """The core's tuple: arrays C-contiguous in the dtype of ``shifts``, scatters as (K, D*D) or (K, D)."""
         if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(
-                f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {self.covariance_type!r}"
-            )
+            raise ValueError(f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
         shifts = np.asarray(self.shifts)
         if shifts.dtype not in (np.float64, np.float32):
             raise TypeError(f"the statistics' arrays must be float64 or float32, got shifts of dtype {shifts.dtype}")
