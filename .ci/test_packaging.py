@@ -176,6 +176,7 @@ def test_consumer_example_builds_against_the_installed_package(tmp_path):
             f"-Dgmmcore_DIR={cmake_dir}",
         ],
         ["cmake", "--build", str(build), "-j", str(os.cpu_count() or 1)],
+        [str(build / "fit_chunked")],
         [str(build / "fit_gmm")],
     ):
         result = subprocess.run(cmd, capture_output=True, text=True)

@@ -175,7 +175,8 @@ Statistics<T> scaled(const Statistics<T>& st, double factor) {
 // Stepwise online EM's update (Cappe and Moulines, 2009): running statistics
 // per unit of weight, moved a step eta in (0, 1] toward the batch's,
 //   s <- (1 - eta) s + eta s_batch / W_batch   (W_batch = batch.total_weight > 0),
-// with the pairwise merge above (the two are taken around different shifts).
+// with the pairwise merge above (the two are taken around different shifts);
+// n_samples counts every sample the running statistics have seen.
 template <class T>
 Statistics<T> blend(const Statistics<T>& running, const Statistics<T>& batch, double eta) {
   if (!(eta > 0 && eta <= 1)) throw std::invalid_argument("eta must be in (0, 1]");
