@@ -75,7 +75,8 @@ gmmcore::ChunkSource<T> python_chunks(const py::object& source) {
       const auto chunk = py::reinterpret_borrow<py::object>(item);
       if (!py::isinstance<py::tuple>(chunk) || py::len(chunk) != 2 || !py::isinstance<Array>(chunk[py::int_(0)]) ||
           !py::isinstance<Array>(chunk[py::int_(1)]))
-        throw std::invalid_argument("a chunk must be a pair (X, sample_weight) of C-contiguous arrays of the fit's dtype");
+        throw std::invalid_argument(
+            "a chunk must be a pair (X, sample_weight) of C-contiguous arrays of the fit's dtype");
       const auto x = chunk[py::int_(0)].template cast<Array>(), w = chunk[py::int_(1)].template cast<Array>();
       if (x.ndim() != 2 || w.ndim() != 1)
         throw std::invalid_argument("a chunk's X must be 2-D and its sample_weight 1-D");
@@ -116,20 +117,20 @@ void bind_mixture(py::module_& m) {
   evaluation("mixture_predict", [](const auto& f, const auto& x) { return gmmcore::predict(f, x); });
 
   // fit_mixture and fit_mixture_chunked take the data, then these settings.
-#define GMMCORE_FIT_SETTINGS                                                                                      \
-  const std::string &covariance_type, Index n_components, double tol, double reg_covar, Index max_iter,         \
-      Index n_init, const std::string &init, std::uint64_t seed, ConstVectorRef<T> weights_init,                \
-      ConstMatrixRef<T> means_init, ConstMatrixRef<T> covariances_init, ConstMatrixRef<T> precisions_cholesky_init, \
-      bool warm_start, double warm_lower_bound, const py::object &callback
-#define GMMCORE_FIT_SETTING_NAMES                                                                                  \
-  covariance_type, n_components, tol, reg_covar, max_iter, n_init, init, seed, weights_init, means_init,          \
+#define GMMCORE_FIT_SETTINGS                                                                                          \
+  const std::string &covariance_type, Index n_components, double tol, double reg_covar, Index max_iter, Index n_init, \
+      const std::string &init, std::uint64_t seed, ConstVectorRef<T> weights_init, ConstMatrixRef<T> means_init,      \
+      ConstMatrixRef<T> covariances_init, ConstMatrixRef<T> precisions_cholesky_init, bool warm_start,                \
+      double warm_lower_bound, const py::object &callback
+#define GMMCORE_FIT_SETTING_NAMES                                                                        \
+  covariance_type, n_components, tol, reg_covar, max_iter, n_init, init, seed, weights_init, means_init, \
       covariances_init, precisions_cholesky_init, warm_start, warm_lower_bound, callback
-  const auto settings = std::make_tuple(
-      py::arg("covariance_type"), py::arg("n_components"), py::arg("tol"), py::arg("reg_covar"), py::arg("max_iter"),
-      py::arg("n_init"), py::arg("init_params"), py::arg("seed"), py::arg("weights_init").noconvert(),
-      py::arg("means_init").noconvert(), py::arg("covariances_init").noconvert(),
-      py::arg("precisions_cholesky_init").noconvert(), py::arg("warm_start"), py::arg("warm_lower_bound"),
-      py::arg("callback"));
+  const auto settings =
+      std::make_tuple(py::arg("covariance_type"), py::arg("n_components"), py::arg("tol"), py::arg("reg_covar"),
+                      py::arg("max_iter"), py::arg("n_init"), py::arg("init_params"), py::arg("seed"),
+                      py::arg("weights_init").noconvert(), py::arg("means_init").noconvert(),
+                      py::arg("covariances_init").noconvert(), py::arg("precisions_cholesky_init").noconvert(),
+                      py::arg("warm_start"), py::arg("warm_lower_bound"), py::arg("callback"));
   std::apply(
       [&](auto... args) {
         m.def(

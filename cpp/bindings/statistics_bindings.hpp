@@ -69,8 +69,8 @@ void bind_statistics_dtype(py::module_& m) {
   using gmmcore::ConstVectorRef;
   m.def(
       "mixture_statistics",
-      [](const std::string& type, ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc,
-         ConstMatrixRef<T> x, ConstVectorRef<T> sample_weight) {
+      [](const std::string& type, ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc, ConstMatrixRef<T> x,
+         ConstVectorRef<T> sample_weight) {
         gmmcore::Statistics<T> st;
         {
           py::gil_scoped_release unlocked;
@@ -88,9 +88,8 @@ void bind_statistics_dtype(py::module_& m) {
   // batch log-likelihood, batch weight).
   m.def(
       "online_em_step",
-      [](const std::string& type, ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc,
-         ConstMatrixRef<T> x, ConstVectorRef<T> sample_weight, const py::object& running, double eta,
-         double reg_covar) {
+      [](const std::string& type, ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc, ConstMatrixRef<T> x,
+         ConstVectorRef<T> sample_weight, const py::object& running, double eta, double reg_covar) {
         const gmmcore::Mixture<T> current = make_mixture<T>(type, w, mu, pc);
         gmmcore::Statistics<T> previous;
         if (!running.is_none()) previous = statistics_from<T>(running.cast<py::tuple>());

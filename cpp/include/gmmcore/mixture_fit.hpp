@@ -16,9 +16,9 @@
 
 #include "gmmcore/kmeans.hpp"
 #include "gmmcore/m_step.hpp"
-#include "gmmcore/sufficient_statistics.hpp"
 #include "gmmcore/mixture.hpp"
 #include "gmmcore/random.hpp"
+#include "gmmcore/sufficient_statistics.hpp"
 
 namespace gmmcore {
 

@@ -68,8 +68,7 @@ void check_statistics(const Statistics<T>& st, const std::string& name = "statis
   detail::require_finite(st.weight_sums, name + ".weight_sums");
   detail::require_finite(st.sums, name + ".sums");
   detail::require_finite(st.scatters, name + ".scatters");
-  if ((st.weight_sums.array() < T(0)).any())
-    throw std::invalid_argument(name + ".weight_sums must be non-negative");
+  if ((st.weight_sums.array() < T(0)).any()) throw std::invalid_argument(name + ".weight_sums must be non-negative");
   if (!std::isfinite(st.log_likelihood)) throw std::invalid_argument(name + ".log_likelihood must be finite");
   if (!(std::isfinite(st.total_weight) && st.total_weight >= 0))
     throw std::invalid_argument(name + ".total_weight must be finite and non-negative");
@@ -121,8 +120,8 @@ void merge_component(Statistics<T>& a, const Statistics<T>& b, Index k) {
     using Dense = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const Dense scatter_a = Eigen::Map<const RowMatrix<T>>(a.scatters.row(k).data(), D, D).template cast<double>();
     const Dense scatter_b = Eigen::Map<const RowMatrix<T>>(b.scatters.row(k).data(), D, D).template cast<double>();
-    const Dense s = scatter_a - sa.transpose() * sa / na + scatter_b - sb.transpose() * sb / nb +
-                    cross * d.transpose() * d;
+    const Dense s =
+        scatter_a - sa.transpose() * sa / na + scatter_b - sb.transpose() * sb / nb + cross * d.transpose() * d;
     Eigen::Map<RowMatrix<T>>(a.scatters.row(k).data(), D, D) = s.template cast<T>();
   }
   a.shifts.row(k) = (ma + (nb / n) * d).template cast<T>();

@@ -170,11 +170,10 @@ Statistics<T> e_step_stats(const FactoredParams<T>& f, CovarianceType type, cons
                            const ConstVectorRef<T>& sample_weight, bool x_is_finite = false) {
   check_factored(f);
   check_n_features(x.cols(), f.n_features(), "X");
-  return accumulate_stats<T>(x, sample_weight, f.means, type, x_is_finite,
-                             [&](RowRange, const auto& xb, auto& ws) {
-                               component_log_probs_block(f, xb, ws, /*transposed=*/true);
-                               softmax_cols_inplace<T>(ws.y, ws.lse);
-                             });
+  return accumulate_stats<T>(x, sample_weight, f.means, type, x_is_finite, [&](RowRange, const auto& xb, auto& ws) {
+    component_log_probs_block(f, xb, ws, /*transposed=*/true);
+    softmax_cols_inplace<T>(ws.y, ws.lse);
+  });
 }
 
 }  // namespace gmmcore::detail
