@@ -135,6 +135,46 @@ def _check_sample_weight(sample_weight, X, require_positive_sum=True):
     return native_array(sample_weight)
 
 
+def _tied_as(covariance, covariance_type, n_components):
+    """A tied covariance (D, D) as every component's covariance of ``covariance_type``, in user layout."""
+    if covariance_type == "full":
+        return np.repeat(covariance[None], n_components, axis=0)
+    if covariance_type == "tied":
+        return covariance
+    variances = np.diag(covariance)
+    if covariance_type == "diag":
+        return np.repeat(variances[None], n_components, axis=0)
+    return np.full(n_components, variances.mean(), dtype=covariance.dtype)
+
+
+def _implied_statistics(model, dtype):
+    """Statistics per unit weight whose M-step is ``model``'s parameters (with its ``reg_covar``).
+
+    ``N_k = w_k`` around ``mu_k`` with ``sums = 0`` and scatters
+    ``w_k (Sigma_k - reg_covar I)``: a stream's start (docs/math.md#math-statistics).
+    """
+    k, d = model.means_.shape
+    weights = np.asarray(model.weights_, np.float64)
+    weights = weights / weights.sum()
+    covariances = np.asarray(model.covariances_, np.float64)
+    if model.covariance_type in ("full", "tied"):
+        covariances = np.broadcast_to(covariances, (k, d, d)) - model.reg_covar * np.eye(d)
+        scatters = weights[:, None, None] * covariances
+    else:
+        variances = np.broadcast_to(covariances.reshape(k, -1), (k, d)) - model.reg_covar
+        scatters = weights[:, None] * variances
+    return SufficientStatistics(
+        model.covariance_type,
+        np.array(model.means_, dtype),
+        weights.astype(dtype),
+        np.zeros((k, d), dtype),
+        scatters.astype(dtype),
+        0.0,
+        1.0,
+        0,
+    )
+
+
 def _statistics_as(st, dtype):
     """``st`` with its arrays in ``dtype`` (partial_fit batches of another dtype than the stream's)."""
     return SufficientStatistics(
@@ -243,7 +283,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Only after :meth:`partial_fit`: the running statistics, per unit of
         sample weight.
     n_steps_ : int
-        Only after :meth:`partial_fit`: the batches seen since the stream began.
+        Only after :meth:`partial_fit`: updates of the running statistics
+        since the stream began, its start included.
     n_features_in_ : int
         Number of features seen by ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -532,13 +573,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         :class:`SufficientStatistics`) move toward the batch's,
         ``s <- (1 - eta_t) s + eta_t s_batch`` with
         ``eta_t = (t + learning_offset) ** -learning_decay`` for the ``t``-th
-        batch, and the parameters become the M-step of ``s``. The first batch
-        (``t = 0``, ``eta = 1``) initialises the model, as :meth:`fit` would
-        on that batch (``init_params``, ``n_init``, ``max_iter``), unless the
-        estimator is already fitted: then the stream starts from the fitted
-        parameters. :meth:`fit` ends the stream. Use it when the data come
-        as a stream or do not allow several passes; for data that can be read
-        again, :meth:`fit` on chunked data gives the exact EM fit.
+        update, and the parameters become the M-step of ``s``. The stream's
+        start (``t = 0``) is the fitted model when the estimator is fitted, or
+        else the first batch's initialisation: ``init_params`` on it for the
+        weights and means, and for every component the batch's pooled
+        within-component covariance (unless ``precisions_init`` is given),
+        which keeps a component that the first batch hardly sampled from
+        starting near-singular and dying. :meth:`fit` ends the stream. Use it
+        when the data come as a stream of batches from one distribution
+        (shuffle data in any other order) or allow one pass only; for data
+        that can be read again, :meth:`fit` on chunked data gives the exact
+        EM fit.
 
         Parameters
         ----------
@@ -554,8 +599,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Notes
         -----
         After each call ``lower_bound_`` is the batch's mean log-likelihood
-        under the parameters before the step, ``lower_bounds_`` holds just
-        that value, ``n_iter_`` is ``n_steps_`` and ``converged_`` is False.
+        under the parameters before the step (after it, for the first batch),
+        ``lower_bounds_`` holds just that value, ``n_iter_`` is ``n_steps_``
+        and ``converged_`` is False.
         """
         state = dict(self.__dict__)
         try:
@@ -567,34 +613,73 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     def _partial_fit(self, X, sample_weight):
-        streaming = hasattr(self, "statistics_")
-        fitted = hasattr(self, "converged_")
-        if not streaming:
+        if not hasattr(self, "statistics_"):
             self._validate_params()
-            if not fitted:
-                self._fit_unguarded(X, sample_weight, None)
-                X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        if streaming or fitted:
-            X = self._batch(X)
+            if not hasattr(self, "converged_"):
+                self._start_stream(X, sample_weight)
+                return
+            # A fitted model is the stream's start; this batch is its first step.
+            self._check_fitted_shapes("weights_", "covariances_", "precisions_cholesky_")
+            self.statistics_ = _implied_statistics(self, self.means_.dtype)
+            self.n_steps_ = 1
+        X = self._batch(X)
         dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
         X = native_array(X, dtype)
         sample_weight = _check_sample_weight(sample_weight, X)
-        running, eta = None, 1.0
-        if streaming:
-            t = self.n_steps_  # this batch's index; the first was t = 0
-            eta = min(1.0, (t + self.learning_offset) ** -self.learning_decay)
-            running = self.statistics_
-            if running.shifts.dtype != dtype:
-                running = _statistics_as(running, dtype)
-            running = running._to_native()
+        running = self.statistics_
+        if running.shifts.dtype != dtype:
+            running = _statistics_as(running, dtype)
+        eta = min(1.0, (self.n_steps_ + self.learning_offset) ** -self.learning_decay)
         fields, weights, means, covariances, chol, log_likelihood, weight = _native.online_em_step(
-            *self._model_args(dtype), X, sample_weight, running, eta, float(self.reg_covar)
+            *self._model_args(dtype), X, sample_weight, running._to_native(), eta, float(self.reg_covar)
         )
         self.statistics_ = SufficientStatistics._from_native(fields)
-        self.n_steps_ = self.n_steps_ + 1 if streaming else 1
+        self.n_steps_ += 1
         self._set_parameters(weights, means, covariances, chol, X.shape[1])
-        self.lower_bound_ = log_likelihood / weight
-        self.lower_bounds_ = [self.lower_bound_]
+        self._set_stream_bound(log_likelihood / weight)
+
+    def _start_stream(self, X, sample_weight):
+        """Initialise a stream on its first batch: init_params's weights and means, one pooled covariance.
+
+        Every component starts with the batch's pooled within-component
+        covariance (the 'tied' estimate, reduced to the covariance type)
+        rather than its own: a first batch holds few samples of each
+        component, and their own scatter would be near singular for a small
+        component, which then never recovers its weight. Unless
+        ``precisions_init`` is given.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        n_samples, n_features = X.shape
+        self._check_n_samples(n_samples)
+        X = native_array(X)
+        sample_weight = _check_sample_weight(sample_weight, X)
+        given = self._initial_values(n_features, X.dtype)
+        pooled = self.precisions_init is None
+        start_type = "tied" if pooled else self.covariance_type
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        weights, means, covariances, *_ = _native.fit_mixture(
+            X, sample_weight, start_type, self.n_components, 0.0, float(self.reg_covar), 0, 1, self.init_params,
+            int(seed), *given, False, -np.inf, None,
+        )  # fmt: skip
+        covariances = user_layout(covariances, start_type, n_features)
+        if pooled:
+            covariances = _tied_as(covariances, self.covariance_type, self.n_components)
+        self.covariances_ = covariances
+        self.weights_, self.means_ = weights, means
+        self.statistics_ = _implied_statistics(self, X.dtype)
+        weights, means, covariances, chol = _native.statistics_m_step(
+            self.statistics_._to_native(), float(self.reg_covar)
+        )
+        self._set_parameters(weights, means, covariances, chol, n_features)
+        self.n_steps_ = 1
+        batch = SufficientStatistics._from_native(
+            _native.mixture_statistics(*self._model_args(X.dtype), X, sample_weight)
+        )
+        self._set_stream_bound(batch.log_likelihood / batch.total_weight)
+
+    def _set_stream_bound(self, mean_log_likelihood):
+        self.lower_bound_ = mean_log_likelihood
+        self.lower_bounds_ = [mean_log_likelihood]
         self.n_iter_ = self.n_steps_
         self.converged_ = False
 
