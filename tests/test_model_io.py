@@ -269,6 +269,7 @@ def _edit(good, change):
         (lambda h: h["arrays"][2].update(shape=[3, 3]), "table of arrays does not match"),
         (lambda h: h["params"].update(max_iter="100"), r"params\.max_iter has the wrong type"),
         (lambda h: h["params"].update(extra=1), "params must have the keys"),
+        (lambda h: h["params"].pop("tol"), "params must have the keys"),
         (lambda h: h["fit"].update(converged=1), "fit.converged must be a boolean"),
         (lambda h: h.update(feature_names=["a"]), "feature_names must be null or n_features strings"),
         (lambda h: h.update(format="other"), "'format' is not 'gmmcore-model'"),
@@ -278,6 +279,18 @@ def _edit(good, change):
 def test_invalid_header_with_valid_checksum(good, change, message):
     with pytest.raises(ModelFileError, match=r"^m\.gmm: invalid model file \(.*" + message):
         from_bytes(_edit(good, change), "m.gmm")
+
+
+def test_files_from_before_the_online_parameters_load_with_their_defaults(good):
+    """gmmcore 0.1 wrote no learning_decay / learning_offset: such a file loads, with the defaults."""
+
+    def as_written_by_0_1(header):
+        del header["params"]["learning_decay"], header["params"]["learning_offset"]
+
+    loaded = from_bytes(_edit(good, as_written_by_0_1))
+    defaults = GaussianMixture().get_params()
+    assert (loaded.learning_decay, loaded.learning_offset) == (defaults["learning_decay"], defaults["learning_offset"])
+    np.testing.assert_array_equal(loaded.means_, from_bytes(good).means_)
 
 
 def test_payload_size_mismatch_with_valid_checksum(good):

@@ -26,6 +26,7 @@ __all__ = [
     "DTYPES",
     "FORMAT_VERSION",
     "MAGIC",
+    "PARAMS_ADDED_SINCE_VERSION_1",
     "PREFIX",
     "ModelFileError",
     "expected_arrays",
@@ -40,6 +41,8 @@ DIGEST_SIZE = hashlib.sha256().digest_size
 DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 # Constructor parameters with a header field of their own (never in a file's "params").
 _NOT_IN_PARAMS = ("n_components", "covariance_type")
+# Parameters that files written by earlier gmmcore versions (same format version) do not have.
+PARAMS_ADDED_SINCE_VERSION_1 = ("learning_decay", "learning_offset")
 
 
 def _seed(value):

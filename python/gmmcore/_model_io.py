@@ -93,6 +93,7 @@ from ._model_format import (
     DTYPES,
     FORMAT_VERSION,
     MAGIC,
+    PARAMS_ADDED_SINCE_VERSION_1,
     PREFIX,
     ModelFileError,
     expected_arrays,
@@ -283,9 +284,15 @@ def _check_header(header, payload):
     require(isinstance(dtype_name, str) and dtype_name in DTYPES, f"unsupported dtype {short(dtype_name)}")
     params, fit = header["params"], header["fit"]
     param_types = {name: types for name, (types, _) in stored_params(GaussianMixture._parameter_constraints).items()}
-    keys_ok = isinstance(params, dict) and set(params) == set(param_types)
-    require(keys_ok, f"params must have the keys {sorted(param_types)}")
+    # A file from an earlier gmmcore lacks the parameters added since: they take their defaults.
+    required = set(param_types) - set(PARAMS_ADDED_SINCE_VERSION_1)
+    keys_ok = isinstance(params, dict) and required <= set(params) <= set(param_types)
+    require(
+        keys_ok, f"params must have the keys {sorted(param_types)} (or all but {list(PARAMS_ADDED_SINCE_VERSION_1)})"
+    )
     for key, types in param_types.items():
+        if key not in params:
+            continue
         value = params[key]
         ok = isinstance(value, types) and not (types is not bool and isinstance(value, bool))
         require(ok, f"params.{key} has the wrong type ({short(value)})")
