@@ -35,7 +35,9 @@ fits in an int64 and every number is finite):
 ``params`` (the estimator's scalar constructor parameters: ``tol``,
 ``reg_covar``, ``max_iter``, ``n_init``, ``init_params``, ``random_state``
 (an int, or null when it was not an int), ``warm_start``, ``verbose``,
-``verbose_interval``), ``fit`` (``converged``, ``n_iter``),
+``verbose_interval``, ``learning_decay``, ``learning_offset``; files written
+before the last two existed lack them, and load with their defaults; the state
+of a ``partial_fit`` stream is not stored), ``fit`` (``converged``, ``n_iter``),
 ``feature_names`` (list of str, or null: the ``feature_names_in_`` of a model
 fitted on a DataFrame), ``payload_nbytes`` (``P``) and ``arrays``, the payload's
 table of contents: a list of ``{"name", "dtype", "shape"}`` in payload order,
