@@ -82,29 +82,29 @@ void bind_statistics_dtype(py::module_& m) {
       py::arg("precisions_cholesky").noconvert(), py::arg("X").noconvert(), py::arg("sample_weight").noconvert(),
       py::call_guard<Interruptible>());
   // partial_fit's step in one call (its per-batch overhead is the point):
-  // the batch's statistics under the mixture, the running statistics moved by
-  // blend (or the batch's per unit weight when `running` is None), and their
-  // M-step. Returns (running, weights, means, covariances, precisions_cholesky,
-  // batch log-likelihood, batch weight).
+  // the batch's statistics under the mixture, the running statistics moved
+  // toward them by blend, and their M-step. Returns (running, weights, means,
+  // covariances, precisions_cholesky, batch log-likelihood, batch weight).
   m.def(
       "online_em_step",
       [](const std::string& type, ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc, ConstMatrixRef<T> x,
-         ConstVectorRef<T> sample_weight, const py::object& running, double eta, double reg_covar) {
+         ConstVectorRef<T> sample_weight, const py::tuple& running, double eta, double reg_covar) {
         const gmmcore::Mixture<T> current = make_mixture<T>(type, w, mu, pc);
-        gmmcore::Statistics<T> previous;
-        if (!running.is_none()) previous = statistics_from<T>(running.cast<py::tuple>());
-        gmmcore::Statistics<T> batch, next;
+        const gmmcore::Statistics<T> previous = statistics_from<T>(running);
+        gmmcore::Statistics<T> next;
         gmmcore::Mixture<T> mixture;
+        double log_likelihood = 0, weight = 0;
         {
           py::gil_scoped_release unlocked;
-          batch = gmmcore::statistics(current, x, sample_weight);
-          if (!(batch.total_weight > 0)) throw std::invalid_argument("the batch's sample weights sum to zero");
-          next = running.is_none() ? gmmcore::scaled(batch, 1.0 / batch.total_weight)
-                                   : gmmcore::blend(previous, batch, eta);
+          gmmcore::Statistics<T> batch = gmmcore::statistics(current, x, sample_weight);
+          log_likelihood = batch.log_likelihood;
+          weight = batch.total_weight;
+          if (!(weight > 0)) throw std::invalid_argument("the batch's sample weights sum to zero");
+          next = gmmcore::blend(previous, std::move(batch), eta);
           mixture = gmmcore::m_step(next, T(reg_covar));
         }
         return py::make_tuple(statistics_tuple(next), mixture.weights, mixture.means, mixture.covariances,
-                              mixture.precisions_cholesky, batch.log_likelihood, batch.total_weight);
+                              mixture.precisions_cholesky, log_likelihood, weight);
       },
       py::arg("covariance_type"), py::arg("weights").noconvert(), py::arg("means").noconvert(),
       py::arg("precisions_cholesky").noconvert(), py::arg("X").noconvert(), py::arg("sample_weight").noconvert(),

@@ -154,7 +154,7 @@ def online_em_step(
     precisions_cholesky: NDArray[_F],
     X: NDArray[_F],
     sample_weight: NDArray[_F],
-    running: _Statistics[_F] | None,
+    running: _Statistics[_F],
     eta: float,
     reg_covar: float,
 ) -> tuple[_Statistics[_F], NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], float, float]:

@@ -131,6 +131,39 @@ void merge_component(Statistics<T>& a, const Statistics<T>& b, Index k) {
 
 }  // namespace detail
 
+namespace detail {
+
+inline void require_compatible(CovarianceType type_a, Index k_a, Index d_a, CovarianceType type_b, Index k_b,
+                               Index d_b) {
+  if (type_a == type_b && k_a == k_b && d_a == d_b) return;
+  std::ostringstream msg;
+  msg << "cannot merge statistics of covariance_type '" << covariance_type_name(type_a) << "' with " << k_a
+      << " components of " << d_a << " features and statistics of covariance_type '" << covariance_type_name(type_b)
+      << "' with " << k_b << " components of " << d_b << " features";
+  throw std::invalid_argument(msg.str());
+}
+
+// a += b (merge), for checked, compatible statistics.
+template <class T>
+void merge_into(Statistics<T>& a, const Statistics<T>& b) {
+  for (Index k = 0; k < a.n_components(); ++k) merge_component(a, b, k);
+  a.log_likelihood += b.log_likelihood;
+  a.total_weight += b.total_weight;
+  a.n_samples += b.n_samples;
+}
+
+// scaled(st, factor) in place, for checked statistics and factor >= 0.
+template <class T>
+void scale_in_place(Statistics<T>& st, double factor) {
+  st.weight_sums *= T(factor);
+  st.sums *= T(factor);
+  st.scatters *= T(factor);
+  st.log_likelihood *= factor;
+  st.total_weight *= factor;
+}
+
+}  // namespace detail
+
 // The statistics of the union of the blocks behind a and b, which must have
 // the same covariance type, K and D. Commutative and associative up to
 // rounding; exact (a plain sum) for components taken around the same shift.
@@ -138,20 +171,10 @@ template <class T>
 Statistics<T> merge(const Statistics<T>& a, const Statistics<T>& b) {
   check_statistics(a, "a");
   check_statistics(b, "b");
-  if (a.covariance_type != b.covariance_type || a.n_components() != b.n_components() ||
-      a.n_features() != b.n_features()) {
-    std::ostringstream msg;
-    msg << "cannot merge statistics of covariance_type '" << covariance_type_name(a.covariance_type) << "' with "
-        << a.n_components() << " components of " << a.n_features() << " features and statistics of covariance_type '"
-        << covariance_type_name(b.covariance_type) << "' with " << b.n_components() << " components of "
-        << b.n_features() << " features";
-    throw std::invalid_argument(msg.str());
-  }
+  detail::require_compatible(a.covariance_type, a.n_components(), a.n_features(), b.covariance_type, b.n_components(),
+                             b.n_features());
   Statistics<T> out = a;
-  for (Index k = 0; k < out.n_components(); ++k) detail::merge_component(out, b, k);
-  out.log_likelihood += b.log_likelihood;
-  out.total_weight += b.total_weight;
-  out.n_samples += b.n_samples;
+  detail::merge_into(out, b);
   return out;
 }
 
@@ -163,11 +186,7 @@ Statistics<T> scaled(const Statistics<T>& st, double factor) {
   check_statistics(st);
   if (!(std::isfinite(factor) && factor >= 0)) throw std::invalid_argument("factor must be finite and non-negative");
   Statistics<T> out = st;
-  out.weight_sums *= T(factor);
-  out.sums *= T(factor);
-  out.scatters *= T(factor);
-  out.log_likelihood *= factor;
-  out.total_weight *= factor;
+  detail::scale_in_place(out, factor);
   return out;
 }
 
@@ -175,13 +194,19 @@ Statistics<T> scaled(const Statistics<T>& st, double factor) {
 // per unit of weight, moved a step eta in (0, 1] toward the batch's,
 //   s <- (1 - eta) s + eta s_batch / W_batch   (W_batch = batch.total_weight > 0),
 // with the pairwise merge above (the two are taken around different shifts);
-// n_samples counts every sample the running statistics have seen.
+// n_samples counts every sample the running statistics have seen. (batch is
+// taken by value: a caller done with it moves it in, and nothing is copied.)
 template <class T>
-Statistics<T> blend(const Statistics<T>& running, const Statistics<T>& batch, double eta) {
+Statistics<T> blend(const Statistics<T>& running, Statistics<T> batch, double eta) {
   if (!(eta > 0 && eta <= 1)) throw std::invalid_argument("eta must be in (0, 1]");
   check_statistics(batch, "batch");
   if (!(batch.total_weight > 0)) throw std::invalid_argument("the batch holds no weight (batch.total_weight = 0)");
-  return merge(scaled(running, 1 - eta), scaled(batch, eta / batch.total_weight));
+  Statistics<T> out = scaled(running, 1 - eta);
+  detail::require_compatible(out.covariance_type, out.n_components(), out.n_features(), batch.covariance_type,
+                             batch.n_components(), batch.n_features());
+  detail::scale_in_place(batch, eta / batch.total_weight);
+  detail::merge_into(out, batch);
+  return out;
 }
 
 }  // namespace gmmcore
