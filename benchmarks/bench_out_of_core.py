@@ -132,7 +132,7 @@ def main():
     parser.add_argument("--n-features", type=int, default=32)
     parser.add_argument("--n-components", type=int, default=16)
     parser.add_argument("--max-iter", type=int, default=10, help="EM iterations of every fit (tol=0)")
-    parser.add_argument("--chunk-size", type=int, default=None, help="rows per chunk (default: gmmcore's, ~32 MiB)")
+    parser.add_argument("--chunk-size", type=int, default=None, help="rows per chunk (default: gmmcore's, ~64 MiB)")
     parser.add_argument("--batch-size", type=int, default=1000, help="rows per partial_fit call")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()

@@ -65,14 +65,20 @@ py::tuple run_fit(Fit&& fit, const std::string& covariance_type, gmmcore::Index 
 // A ChunkSource over a Python callable that returns a fresh iterator of
 // (X, sample_weight) pairs, C-contiguous arrays of T (2-D, and 1-D, empty for
 // none: gmmcore._chunks prepares them). The iterator runs with the GIL; each
-// visit, without.
+// visit, without. A chunk is released before the next is read, so that only
+// one is alive at a time (pybind11's iterator would keep the previous one).
 template <class T>
 gmmcore::ChunkSource<T> python_chunks(const py::object& source) {
   using Array = py::array_t<T, py::array::c_style>;
   return [&source](const gmmcore::ChunkVisitor<T>& visit) {
     py::gil_scoped_acquire gil;
-    for (py::handle item : py::iter(source())) {
-      const auto chunk = py::reinterpret_borrow<py::object>(item);
+    const py::iterator chunks = py::iter(source());
+    while (true) {
+      const auto chunk = py::reinterpret_steal<py::object>(PyIter_Next(chunks.ptr()));
+      if (!chunk) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        return;
+      }
       if (!py::isinstance<py::tuple>(chunk) || py::len(chunk) != 2 || !py::isinstance<Array>(chunk[py::int_(0)]) ||
           !py::isinstance<Array>(chunk[py::int_(1)]))
         throw std::invalid_argument(

@@ -7,6 +7,7 @@ memory; see :func:`chunked_source` for what counts as chunked data.
 
 from __future__ import annotations
 
+import mmap
 import os
 import sys
 from collections.abc import Callable, Generator, Iterator
@@ -17,9 +18,12 @@ from numpy.typing import NDArray
 
 __all__ = ["ChunkedSource", "chunked_source", "default_chunk_rows", "init_sample_rows"]
 
-#: Bytes of one chunk by default: big enough that the per-chunk overhead
-#: (a Python call, a parallel region) vanishes next to the E-step on it.
-_CHUNK_BYTES = 32 << 20
+#: Bytes of one chunk by default: big enough that the per-chunk overhead (a
+#: Python call, a parallel region, and for a .npy path mapping the chunk's
+#: pages afresh on every pass) vanishes next to the E-step on it. Measured on
+#: 1e6 x 32, K=16: 12% over the in-memory iteration with 32 MiB chunks, 4%
+#: with 64 MiB.
+_CHUNK_BYTES = 64 << 20
 #: Cap of the initialisation sample: rows, and bytes.
 _INIT_SAMPLE_ROWS = 100_000
 _INIT_SAMPLE_BYTES = 128 << 20
@@ -28,7 +32,7 @@ Chunk = tuple[NDArray[Any], NDArray[Any]]
 
 
 def default_chunk_rows(n_features: int, itemsize: int) -> int:
-    """Rows per chunk when ``chunk_size`` is not given: about 32 MiB of samples."""
+    """Rows per chunk when ``chunk_size`` is not given: about 64 MiB of samples."""
     return max(1, _CHUNK_BYTES // (itemsize * max(1, n_features)))
 
 
@@ -119,7 +123,17 @@ class _NpyRows:
         if stop <= start:
             return np.empty((0, self.shape[1]), self.dtype)
         offset = self.offset + start * self.shape[1] * self.dtype.itemsize
-        return np.memmap(self.path, self.dtype, mode="r", offset=offset, shape=(stop - start, self.shape[1]))
+        length = (stop - start) * self.shape[1] * self.dtype.itemsize
+        aligned = offset - offset % mmap.ALLOCATIONGRANULARITY
+        # MAP_POPULATE maps the chunk's pages in one call: faulting them in one by one on
+        # every pass cost ~5% of an iteration (Linux; elsewhere the pages fault in as read).
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+        with open(self.path, "rb") as f:
+            mapping = mmap.mmap(f.fileno(), length + offset - aligned, flags=flags, prot=mmap.PROT_READ, offset=aligned)
+        # The array keeps the mapping alive; it is unmapped when the chunk is dropped.
+        return np.frombuffer(mapping, self.dtype, count=length // self.dtype.itemsize, offset=offset - aligned).reshape(
+            stop - start, self.shape[1]
+        )
 
 
 class ChunkedSource:

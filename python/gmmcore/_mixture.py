@@ -396,7 +396,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ``callback(init, n_iter, lower_bound, change)`` (e.g. for a
             progress bar); an exception it raises aborts the fit.
         chunk_size : int, default=None
-            Rows per chunk of chunked ``X`` (default: about 32 MiB of rows).
+            Rows per chunk of chunked ``X`` (default: about 64 MiB of rows).
 
         Returns
         -------

@@ -191,7 +191,7 @@ def _fit_options(parser, k_help=None):
         metavar="N",
         default=None,
         help="rows per chunk of a .npy DATA file, which EM reads a chunk at a time, never whole "
-        "(default: about 32 MiB of rows)",
+        "(default: about 64 MiB of rows)",
     )
 
 
