@@ -115,3 +115,16 @@ def fd_gradients(forward, w, mu, Sigma, X, G, h=1e-6, hw_rel=1e-7):
             minus[k] -= h * E
             dsym[k, i, j] = dsym[k, j, i] = (loss(w, mu, plus, X) - loss(w, mu, minus, X)) / (2.0 * h)
     return dw, dmu, dsym, dX
+
+
+def full_covariances(model):
+    """Per-component covariance matrices (K, D, D) of any covariance type."""
+    k, d = model.means_.shape
+    cov = np.asarray(model.covariances_, np.float64)
+    if model.covariance_type == "full":
+        return cov
+    if model.covariance_type == "tied":
+        return np.broadcast_to(cov, (k, d, d))
+    if model.covariance_type == "diag":
+        return np.array([np.diag(c) for c in cov])
+    return np.array([c * np.eye(d) for c in cov])

@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import full_covariances
 from gmmcore import GaussianMixture
 from numpy.testing import assert_allclose
 from sklearn.exceptions import NotFittedError
@@ -31,19 +32,6 @@ def moments(model, X, w):
     r = model.predict_proba(X) * w[:, None]
     total = w.sum()
     return r.sum(0) / total, r.T @ X / total, np.einsum("ik,id,ie->kde", r, X, X) / total
-
-
-def full_covariances(model):
-    """Per-component covariance matrices (K, D, D) of any covariance type."""
-    k, d = model.means_.shape
-    cov = np.asarray(model.covariances_, np.float64)
-    if model.covariance_type == "full":
-        return cov
-    if model.covariance_type == "tied":
-        return np.broadcast_to(cov, (k, d, d))
-    if model.covariance_type == "diag":
-        return np.array([np.diag(c) for c in cov])
-    return np.array([c * np.eye(d) for c in cov])
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import full_covariances
 from gmmcore import GaussianMixture, SufficientStatistics
 from numpy.testing import assert_allclose
 from scipy.special import logsumexp
@@ -34,19 +35,6 @@ def fitted(covariance_type, X, dtype=np.float64):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return GaussianMixture(3, covariance_type=covariance_type, random_state=0, max_iter=5).fit(X.astype(dtype))
-
-
-def full_covariances(model):
-    """Per-component covariance matrices (K, D, D) of any covariance type."""
-    k, d = model.means_.shape
-    cov = np.asarray(model.covariances_, np.float64)
-    if model.covariance_type == "full":
-        return cov
-    if model.covariance_type == "tied":
-        return np.broadcast_to(cov, (k, d, d))
-    if model.covariance_type == "diag":
-        return np.array([np.diag(c) for c in cov])
-    return np.array([c * np.eye(d) for c in cov])
 
 
 def reference_statistics(model, X, w):
