@@ -274,3 +274,30 @@ def test_m_step_reports_a_singular_covariance():
     model.set_params(reg_covar=1e-3).fit(X)
     with pytest.raises(np.linalg.LinAlgError):
         model.statistics(X).m_step(reg_covar=0.0)
+
+
+@pytest.mark.parametrize(
+    "field, value, error, message",
+    [
+        ("shifts", lambda st: st.shifts.ravel(), ValueError, "shifts must be a C-contiguous 2-D array"),
+        ("scatters", lambda st: st.scatters[None], ValueError, "scatters must be a C-contiguous 2-D array"),
+        ("weight_sums", lambda st: st.weight_sums[None], ValueError, "weight_sums must be a C-contiguous 1-D"),
+        ("shifts", lambda st: st.shifts.astype(int), TypeError, "must be float64 or float32"),
+        ("sums", lambda st: st.sums.astype(object), TypeError, "sums has dtype object"),
+        ("log_likelihood", lambda st: np.inf, ValueError, "log_likelihood must be finite"),
+        ("total_weight", lambda st: -1.0, ValueError, "total_weight must be finite and non-negative"),
+        ("n_samples", lambda st: -1, ValueError, "n_samples must be non-negative"),
+        ("n_samples", lambda st: 2**70, ValueError, "n_samples must be a non-negative 64-bit integer"),
+        ("covariance_type", lambda st: 5, ValueError, "covariance_type must be one of"),
+        ("shifts", lambda st: np.zeros((0, 3)), ValueError, "at least one component"),
+    ],
+)
+def test_hostile_fields_are_refused_by_every_operation(field, value, error, message):
+    X, _ = make_data(n=300)
+    st = fitted("full", X).statistics(X)
+    bad = pickle.loads(pickle.dumps(st))
+    setattr(bad, field, value(bad))
+    for operation in (lambda: st + bad, lambda: bad.m_step(), lambda: bad.scaled(2.0)):
+        with pytest.raises(error, match=message):
+            operation()
+    assert_same_statistics(st + st.scaled(0.0), st, 1e-15, n_samples=2 * st.n_samples)  # st is untouched

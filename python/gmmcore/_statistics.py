@@ -8,6 +8,7 @@ and distributed fits share one implementation.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -123,7 +124,7 @@ class SufficientStatistics:
 
     def _to_native(self) -> tuple[Any, ...]:
         """The core's tuple: arrays C-contiguous in the dtype of ``shifts``, scatters as (K, D*D) or (K, D)."""
-        if self.covariance_type not in COVARIANCE_TYPES:
+        if not isinstance(self.covariance_type, str) or self.covariance_type not in COVARIANCE_TYPES:
             raise ValueError(f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
         shifts = np.asarray(self.shifts)
         if shifts.dtype not in (np.float64, np.float32):
@@ -139,6 +140,9 @@ class SufficientStatistics:
         scatters = field("scatters")
         if self.covariance_type in ("full", "tied") and scatters.ndim == 3:
             scatters = scatters.reshape(scatters.shape[0], -1)
+        n_samples = operator.index(self.n_samples)
+        if not 0 <= n_samples < 2**63:
+            raise ValueError(f"n_samples must be a non-negative 64-bit integer, got {n_samples}")
         return (
             self.covariance_type,
             np.ascontiguousarray(shifts),
@@ -147,7 +151,7 @@ class SufficientStatistics:
             scatters,
             float(self.log_likelihood),
             float(self.total_weight),
-            int(self.n_samples),
+            n_samples,
         )
 
     def __add__(self, other: object) -> SufficientStatistics:
