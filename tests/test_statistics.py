@@ -286,7 +286,7 @@ def test_m_step_reports_a_singular_covariance():
         ("sums", lambda st: st.sums.astype(object), TypeError, "sums has dtype object"),
         ("log_likelihood", lambda st: np.inf, ValueError, "log_likelihood must be finite"),
         ("total_weight", lambda st: -1.0, ValueError, "total_weight must be finite and non-negative"),
-        ("n_samples", lambda st: -1, ValueError, "n_samples must be non-negative"),
+        ("n_samples", lambda st: -1, ValueError, "n_samples must be a non-negative"),
         ("n_samples", lambda st: 2**70, ValueError, "n_samples must be a non-negative 64-bit integer"),
         ("covariance_type", lambda st: 5, ValueError, "covariance_type must be one of"),
         ("shifts", lambda st: np.zeros((0, 3)), ValueError, "at least one component"),
