@@ -204,6 +204,10 @@ def test_bad_chunked_data_get_clear_errors(tmp_path):
     np.save(tmp_path / "complex.npy", X.astype(complex))
     with pytest.raises(ValueError, match="real numbers"):
         gm.fit(str(tmp_path / "complex.npy"))
+    truncated = (tmp_path / "bad.npy").read_bytes()[:-100]
+    (tmp_path / "truncated.npy").write_bytes(truncated)
+    with pytest.raises(ValueError, match="truncated .npy file"):
+        gm.fit(str(tmp_path / "truncated.npy"))
     (tmp_path / "not.npy").write_bytes(b"not a numpy file at all")
     with pytest.raises(ValueError, match="not a .npy file"):
         gm.fit(str(tmp_path / "not.npy"))

@@ -117,6 +117,12 @@ class _NpyRows:
         if dtype.hasobject or dtype.kind not in "biuf":
             raise ValueError(f"{path}: X must hold real numbers, the file holds dtype {dtype}")
         self.path, self.shape, self.dtype = path, tuple(shape), dtype
+        expected = self.offset + shape[0] * shape[1] * dtype.itemsize
+        if os.path.getsize(path) < expected:  # a mapping past the end would fault (SIGBUS), not raise
+            raise ValueError(
+                f"{path}: truncated .npy file: its header promises {shape[0]} x {shape[1]} values of {dtype} "
+                f"({expected} bytes with the header), the file has {os.path.getsize(path)} bytes"
+            )
 
     def __getitem__(self, rows: slice) -> NDArray[Any]:
         start, stop, _ = rows.indices(self.shape[0])
