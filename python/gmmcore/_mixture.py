@@ -9,6 +9,7 @@ restarts, warm start) run in C++, which calls back into Python only for
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -28,7 +29,7 @@ from . import _model_format, _native
 from ._chunks import ChunkedSource, chunked_source, init_sample_rows
 from ._covariance import COVARIANCE_TYPES, native_layout, parameter_shape, user_layout
 from ._statistics import SufficientStatistics
-from ._validation import native_array
+from ._validation import native_array, working_dtype
 
 __all__ = ["GaussianMixture"]
 
@@ -434,7 +435,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         samples = self._fit(X, sample_weight, callback, chunk_size)
         if isinstance(samples, ChunkedSource):
-            parts = [_native.mixture_predict(*self._model_args(x.dtype), x) for x, _ in samples.chunks()]
+            model = self._model_args(samples.dtype)  # the chunks come in the fit's dtype
+            parts = [_native.mixture_predict(*model, x) for x, _ in samples.chunks()]
             return np.concatenate(parts) if parts else np.empty(0, np.int64)
         # samples is validated and contiguous in the model's dtype already: no second validation pass.
         return _native.mixture_predict(*self._model_args(samples.dtype), samples)
@@ -445,13 +447,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         A fit that raises (bad input, Ctrl-C, an error in ``callback``)
         leaves the estimator as it was before the call.
         """
-        state = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             source = chunked_source(X, sample_weight, chunk_size)
             if source is not None:
                 self._fit_source(source, callback)
                 return source
             return self._fit_unguarded(X, sample_weight, callback)
+
+    @contextlib.contextmanager
+    def _unchanged_on_error(self):
+        """Restore the estimator's attributes if the block raises (bad input, Ctrl-C, a callback's error)."""
+        state = dict(self.__dict__)
+        try:
+            yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
@@ -603,13 +611,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``lower_bounds_`` holds just that value, ``n_iter_`` is ``n_steps_``
         and ``converged_`` is False.
         """
-        state = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             self._partial_fit(X, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
         return self
 
     def _partial_fit(self, X, sample_weight):
@@ -623,7 +626,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.statistics_ = _implied_statistics(self, self.means_.dtype)
             self.n_steps_ = 1
         X = self._batch(X)
-        dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
+        dtype = working_dtype(X, self.means_)
         X = native_array(X, dtype)
         sample_weight = _check_sample_weight(sample_weight, X)
         running = self.statistics_
@@ -653,10 +656,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._check_n_samples(n_samples)
         X = native_array(X)
         sample_weight = _check_sample_weight(sample_weight, X)
-        given = self._initial_values(n_features, X.dtype)
+        given, _, seed = self._starting_point(n_features, X.dtype)  # not fitted: the *_init values
         pooled = self.precisions_init is None
         start_type = "tied" if pooled else self.covariance_type
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         weights, means, covariances, *_ = _native.fit_mixture(
             X, sample_weight, start_type, self.n_components, 0.0, float(self.reg_covar), 0, 1, self.init_params,
             int(seed), *given, False, -np.inf, None,
@@ -732,7 +734,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"X has {source.n_features} features, but GaussianMixture is expecting {self.n_features_in_} features "
                 "as input."
             )
-        dtype = np.float32 if source.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
+        dtype = working_dtype(source, self.means_)
         model = self._model_args(dtype)
         total = None
         for x, w in source.chunks():
@@ -804,7 +806,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Validated X and model arrays in one working dtype for ``_native``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=ensure_min_samples)
-        dtype = np.float32 if X.dtype == np.float32 and self.means_.dtype == np.float32 else np.float64
+        dtype = working_dtype(X, self.means_)
         return (*self._model_args(dtype), native_array(X, dtype))
 
     def _check_fitted_shapes(self, *names):

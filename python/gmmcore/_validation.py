@@ -10,13 +10,20 @@ from __future__ import annotations
 import numbers
 import operator
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 #: The validated arrays these functions return; their dtype is checked at run time.
 _Array = NDArray[Any]
+
+
+class _HasDtype(Protocol):
+    """An array, or chunked data that will be read as arrays of this dtype."""
+
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
 
 
 def real_array(value: ArrayLike, name: str) -> _Array:
@@ -27,7 +34,7 @@ def real_array(value: ArrayLike, name: str) -> _Array:
     return array
 
 
-def working_dtype(*arrays: _Array) -> type[np.float32] | type[np.float64]:
+def working_dtype(*arrays: _HasDtype) -> type[np.float32] | type[np.float64]:
     """float32 when every array is float32, else float64 (docs/math.md#math-dtypes)."""
     return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
 
