@@ -53,4 +53,15 @@ Problem<T> make_problem(Index n, Index d, Index k, unsigned seed = 0) {
   return p;
 }
 
+// m as a complete starting point of fit_mixture.
+template <class T>
+gmmcore::InitialParams<T> given_from(const gmmcore::Mixture<T>& m) {
+  gmmcore::InitialParams<T> g;
+  g.weights = m.weights;
+  g.means = m.means;
+  g.covariances = m.covariances;
+  g.precisions_cholesky = m.precisions_cholesky;
+  return g;
+}
+
 }  // namespace gmmcore_test

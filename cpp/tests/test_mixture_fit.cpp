@@ -373,16 +373,6 @@ InitialParams<T> make_initial(CovarianceType type, const RowMatrix<T>& x, Index 
   return given;
 }
 
-template <class T>
-InitialParams<T> given_from(const Mixture<T>& m) {
-  InitialParams<T> g;
-  g.weights = m.weights;
-  g.means = m.means;
-  g.covariances = m.covariances;
-  g.precisions_cholesky = m.precisions_cholesky;
-  return g;
-}
-
 // Three blobs of `per_blob` points (N(0, I) noise) whose centres are 10 apart
 // (an equilateral triangle); rows interleaved, labels(i) = i % 3.
 struct Blobs {

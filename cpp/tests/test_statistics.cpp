@@ -110,16 +110,6 @@ Mixture<T> make_mixture(CovarianceType type, const RowMatrix<double>& means, uns
 }
 
 template <class T>
-InitialParams<T> given_from(const Mixture<T>& m) {
-  InitialParams<T> g;
-  g.weights = m.weights;
-  g.means = m.means;
-  g.covariances = m.covariances;
-  g.precisions_cholesky = m.precisions_cholesky;
-  return g;
-}
-
-template <class T>
 Statistics<T> stats_of(const Mixture<T>& m, const RowMatrix<T>& x, const Vector<T>& w, Index begin, Index n) {
   const Vector<T> wb = w.size() ? Vector<T>(w.segment(begin, n)) : Vector<T>();
   return gmmcore::statistics<T>(m, x.middleRows(begin, n), wb);
