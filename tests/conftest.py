@@ -128,3 +128,17 @@ def full_covariances(model):
     if model.covariance_type == "diag":
         return np.array([np.diag(c) for c in cov])
     return np.array([c * np.eye(d) for c in cov])
+
+
+#: The attributes an EM fit sets (besides n_features_in_ and feature_names_in_).
+FITTED_ATTRIBUTES = (
+    "weights_",
+    "means_",
+    "covariances_",
+    "precisions_",
+    "precisions_cholesky_",
+    "converged_",
+    "n_iter_",
+    "lower_bound_",
+    "lower_bounds_",
+)

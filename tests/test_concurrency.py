@@ -14,21 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from conftest import FITTED_ATTRIBUTES
 from gmmcore import GaussianMixture
 
 N_THREADS = 8
 N_SAMPLES, N_FEATURES, N_COMPONENTS = 4000, 8, 4
-ATTRIBUTES = (
-    "weights_",
-    "means_",
-    "covariances_",
-    "precisions_",
-    "precisions_cholesky_",
-    "converged_",
-    "n_iter_",
-    "lower_bound_",
-    "lower_bounds_",
-)
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 # (random_state, covariance_type, init_params, weighted, n_init): one job per thread, all different.
@@ -57,7 +47,7 @@ def snapshot(gm):
             if isinstance(value, list)
             else value
         )
-        for name, value in ((name, getattr(gm, name)) for name in ATTRIBUTES)
+        for name, value in ((name, getattr(gm, name)) for name in FITTED_ATTRIBUTES)
     }
 
 

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import gmmcore as g
 import numpy as np
 import pytest
+from conftest import FITTED_ATTRIBUTES
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
@@ -311,19 +312,7 @@ FIT_REG = {DTYPES[0]: 1e-6, DTYPES[1]: 1e-2}
 
 
 def fitted_attributes(gm):
-    names = (
-        "weights_",
-        "means_",
-        "covariances_",
-        "precisions_",
-        "precisions_cholesky_",
-        "converged_",
-        "n_iter_",
-        "lower_bound_",
-        "lower_bounds_",
-        "n_features_in_",
-    )
-    return {name: getattr(gm, name) for name in names}
+    return {name: getattr(gm, name) for name in (*FITTED_ATTRIBUTES, "n_features_in_")}
 
 
 def estimator_results(gm, X):
