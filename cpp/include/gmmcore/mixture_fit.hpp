@@ -202,10 +202,7 @@ Statistics<T> pass_statistics(const ChunkSource<T>& source, const Mixture<T>& m,
         check_sample_weight<T>(sample_weight, x.rows());
       }
       const Statistics<T> part = e_step_stats(f, m.covariance_type, x, sample_weight, chunks_checked);
-      for (Index k = 0; k < total.n_components(); ++k) merge_component(total, part, k);
-      total.log_likelihood += part.log_likelihood;
-      total.total_weight += part.total_weight;
-      total.n_samples += part.n_samples;
+      merge_into(total, part);
     } catch (const std::invalid_argument& e) {
       if (chunks_checked) throw;
       std::ostringstream msg;
