@@ -1,9 +1,11 @@
 #pragma once
 // What every binding file shares: the interruptible call guard and the
 // conversions of argument arrays into the core's parameter types.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <vector>
 
 #include "gmmcore/gmmcore.hpp"
 
@@ -47,6 +49,12 @@ gmmcore::Mixture<T> make_mixture(const std::string& covariance_type, const gmmco
   mixture.means = means;
   mixture.precisions_cholesky = precisions_cholesky;
   return mixture;
+}
+
+// A 1-D int32 array of labels (one per row) as the core's std::vector<int>.
+inline std::vector<int> labels_vector(const py::array_t<int, py::array::c_style>& labels) {
+  if (labels.ndim() != 1) throw std::invalid_argument("labels must be a 1-D array");
+  return std::vector<int>(labels.data(), labels.data() + labels.shape(0));
 }
 
 }  // namespace gmmcore_bindings

@@ -15,6 +15,7 @@
 
 #include "common.hpp"
 #include "gmmcore/gmmcore.hpp"
+#include "kmeans_bindings.hpp"
 #include "statistics_bindings.hpp"
 
 namespace py = pybind11;
@@ -163,6 +164,31 @@ void bind_mixture(py::module_& m) {
             },
             py::arg("source"), py::arg("n_features"), py::arg("init_X").noconvert(),
             py::arg("init_sample_weight").noconvert(), args...);
+        // The fit over data only Python sees (gmmcore.dask): statistics_pass(weights,
+        // means, covariances, precisions_cholesky) and initial_statistics(init, seed)
+        // return statistics tuples, called with the GIL.
+        m.def(
+            "fit_mixture_distributed",
+            [](const py::object& statistics_pass, const py::object& initial_statistics, Index n_features,
+               GMMCORE_FIT_SETTINGS) {
+              const gmmcore::StatisticsPass<T> pass = [&](const gmmcore::Mixture<T>& mixture) {
+                py::gil_scoped_acquire gil;
+                return gmmcore_bindings::statistics_from<T>(
+                    statistics_pass(mixture.weights, mixture.means, mixture.covariances, mixture.precisions_cholesky));
+              };
+              const gmmcore::InitialStatistics<T> initial = [&](Index init, gmmcore::Rng& rng) {
+                const std::uint64_t seed = rng.next();
+                py::gil_scoped_acquire gil;
+                return gmmcore_bindings::statistics_from<T>(initial_statistics(init, seed));
+              };
+              return run_fit<T>(
+                  [&](const auto& opt, const auto& given, const auto& report) {
+                    return gmmcore::fit_mixture<T>(pass, initial, n_features, opt, given, warm_start, warm_lower_bound,
+                                                   report);
+                  },
+                  GMMCORE_FIT_SETTING_NAMES);
+            },
+            py::arg("statistics_pass"), py::arg("initial_statistics"), py::arg("n_features"), args...);
       },
       settings);
 #undef GMMCORE_FIT_SETTINGS
@@ -266,4 +292,5 @@ PYBIND11_MODULE(GMMCORE_MODULE_NAME, m) {
   bind_dtype<float>(m);
   bind_dtype<double>(m);
   gmmcore_bindings::bind_statistics(m);
+  gmmcore_bindings::bind_kmeans(m);
 }

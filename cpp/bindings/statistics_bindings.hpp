@@ -8,7 +8,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common.hpp"
 #include "gmmcore/gmmcore.hpp"
@@ -81,6 +83,37 @@ void bind_statistics_dtype(py::module_& m) {
       py::arg("covariance_type"), py::arg("weights").noconvert(), py::arg("means").noconvert(),
       py::arg("precisions_cholesky").noconvert(), py::arg("X").noconvert(), py::arg("sample_weight").noconvert(),
       py::call_guard<Interruptible>());
+  // Statistics of fixed (initial) responsibilities over a block of the data:
+  // one-hot labels, or the 'random' initialisation's at the block's offset.
+  m.def(
+      "labelled_statistics",
+      [](const std::string& type, ConstMatrixRef<T> shifts, ConstMatrixRef<T> x, ConstVectorRef<T> sample_weight,
+         const py::array_t<int, py::array::c_style>& labels) {
+        const std::vector<int> labelled = labels_vector(labels);
+        gmmcore::Statistics<T> st;
+        {
+          py::gil_scoped_release unlocked;
+          st =
+              gmmcore::labelled_statistics<T>(gmmcore::parse_covariance_type(type), shifts, x, sample_weight, labelled);
+        }
+        return statistics_tuple(st);
+      },
+      py::arg("covariance_type"), py::arg("shifts").noconvert(), py::arg("X").noconvert(),
+      py::arg("sample_weight").noconvert(), py::arg("labels").noconvert(), py::call_guard<Interruptible>());
+  m.def(
+      "random_statistics",
+      [](const std::string& type, ConstMatrixRef<T> shifts, ConstMatrixRef<T> x, ConstVectorRef<T> sample_weight,
+         std::uint64_t seed, gmmcore::Index row_offset) {
+        gmmcore::Statistics<T> st;
+        {
+          py::gil_scoped_release unlocked;
+          st = gmmcore::random_statistics<T>(gmmcore::parse_covariance_type(type), shifts, x, sample_weight, seed,
+                                             row_offset);
+        }
+        return statistics_tuple(st);
+      },
+      py::arg("covariance_type"), py::arg("shifts").noconvert(), py::arg("X").noconvert(),
+      py::arg("sample_weight").noconvert(), py::arg("seed"), py::arg("row_offset"), py::call_guard<Interruptible>());
   // partial_fit's step in one call (its per-batch overhead is the point):
   // the batch's statistics under the mixture, the running statistics moved
   // toward them by blend, and their M-step. Returns (running, weights, means,

@@ -557,7 +557,8 @@ template <class T>
 Mixture<T> initial(const RowMatrix<T>& x, const Vector<T>& sw, const FitOptions& opt, std::uint64_t seed,
                    std::uint64_t init = 0) {
   gmmcore::Rng rng(gmmcore::mix64(seed) ^ init);
-  return gmmcore::detail::initial_mixture<T>(x, sw, opt, InitialParams<T>{}, rng);
+  return gmmcore::detail::starting_mixture<T>([&] { return gmmcore::detail::initial_statistics<T>(x, sw, opt, rng); },
+                                              opt, InitialParams<T>{});
 }
 
 // Index of the row of x equal to `v` within rtol, or -1.

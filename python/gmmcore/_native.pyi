@@ -134,6 +134,29 @@ def fit_mixture_chunked(
 ) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], bool, int, float, list[float]]:
     """fit_mixture over ``source()``'s (X, sample_weight) chunks, one pass per iteration, initialised on init_X."""
 
+def fit_mixture_distributed(
+    statistics_pass: Callable[[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]], _Statistics[_F]],
+    initial_statistics: Callable[[int, int], _Statistics[_F]],
+    n_features: int,
+    covariance_type: str,
+    n_components: int,
+    tol: float,
+    reg_covar: float,
+    max_iter: int,
+    n_init: int,
+    init_params: str,
+    seed: int,
+    weights_init: NDArray[_F],
+    means_init: NDArray[_F],
+    covariances_init: NDArray[_F],
+    precisions_cholesky_init: NDArray[_F],
+    warm_start: bool,
+    warm_lower_bound: float,
+    callback: Callable[[int, int, float, float], object] | None,
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], bool, int, float, list[float]]:
+    """fit_mixture where statistics_pass(weights, means, covariances, precisions_cholesky) gives each
+    iteration's merged E-step statistics and initial_statistics(init, seed) each start's."""
+
 # Statistics travel as (covariance_type, shifts, weight_sums, sums, scatters, log_likelihood, total_weight, n_samples).
 _Statistics = tuple[str, NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], float, float, int]
 
@@ -160,6 +183,32 @@ def online_em_step(
 ) -> tuple[_Statistics[_F], NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], float, float]:
     """partial_fit's step: (running statistics, weights, means, covariances, precisions_cholesky, batch
     log-likelihood, batch weight)."""
+
+def labelled_statistics(
+    covariance_type: str, shifts: NDArray[_F], X: NDArray[_F], sample_weight: NDArray[_F], labels: NDArray[np.intc]
+) -> _Statistics[_F]:
+    """Statistics around shifts of one-hot responsibilities r_ik = [labels_i = k] (-1: none)."""
+
+def random_statistics(
+    covariance_type: str, shifts: NDArray[_F], X: NDArray[_F], sample_weight: NDArray[_F], seed: int, row_offset: int
+) -> _Statistics[_F]:
+    """Statistics around shifts of the 'random' initialisation's responsibilities of rows row_offset, ..."""
+
+def kmeans_plusplus(X: NDArray[_F], sample_weight: NDArray[_F], n_clusters: int, seed: int) -> NDArray[np.int64]:
+    """Row indices of n_clusters greedy k-means++ seeds."""
+
+def kmeans_lloyd(
+    X: NDArray[_F], sample_weight: NDArray[_F], centres: NDArray[_F], max_iter: int, tol: float
+) -> tuple[NDArray[np.intc], NDArray[_F], int]:
+    """Lloyd iterations from centres: (labels, centres, n_iter)."""
+
+def nearest_centres(X: NDArray[_F], centres: NDArray[_F]) -> tuple[NDArray[np.intc], NDArray[np.float64]]:
+    """(labels, d2): each row's nearest centre and its squared distance."""
+
+def cluster_sums(
+    X: NDArray[_F], sample_weight: NDArray[_F], labels: NDArray[np.intc], n_clusters: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(sums, weights) of the rows of each cluster, in float64."""
 
 def merge_statistics(a: _Statistics[_F], b: _Statistics[_F]) -> _Statistics[_F]: ...
 def scale_statistics(statistics: _Statistics[_F], factor: float) -> _Statistics[_F]: ...

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "gmmcore/forward.hpp"
@@ -159,68 +160,88 @@ struct KMeansResult {
 };
 
 namespace detail {
+
+// labels(i) = argmin_k |x_i - c_k|^2 (ties to the lowest k) and, when d2 is
+// given, d2(i) = that minimum, in parallel.
+template <class T>
+void assign_nearest(const ConstMatrixRef<T>& x, const RowMatrix<T>& c, std::vector<int>& labels,
+                    Vector<double>* d2 = nullptr) {
+  const Index K = c.rows(), D = c.cols();
+  parallel_blocks(x.rows(), K * D, [&](RowRange r) {
+    const auto xb = x.middleRows(r.begin, r.size());
+    RowMatrix<T> dist(r.size(), K), diff(r.size(), D);
+    for (Index k = 0; k < K; ++k) {
+      diff = xb.rowwise() - c.row(k);
+      dist.col(k) = diff.rowwise().squaredNorm();
+    }
+    for (Index i = 0; i < r.size(); ++i) {
+      Index best;
+      const T nearest = dist.row(i).minCoeff(&best);
+      labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
+      if (d2) (*d2)(r.begin + i) = double(nearest);
+    }
+  });
+}
+
+// Per-cluster weighted sums of the rows and of their weights, in double.
+struct ClusterSums {
+  RowMatrix<double> sums;  // (K, D): sum_{i: label_i = k} s_i x_i
+  Vector<double> weights;  // (K): sum_{i: label_i = k} s_i
+  ClusterSums& operator+=(const ClusterSums& o) {
+    sums += o.sums;
+    weights += o.weights;
+    return *this;
+  }
+};
+
+// ClusterSums of X under labels in [0, K) (or -1: no cluster), deterministic
+// for any thread count.
+template <class T>
+ClusterSums cluster_sums_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                                   const std::vector<int>& labels, Index K) {
+  const Index D = x.cols();
+  const bool weighted = sample_weight.size() > 0;
+  return reduce_blocks<ClusterSums>(
+      x.rows(), D, Index(sizeof(double)) * K * (D + 1),
+      [&] { return ClusterSums{RowMatrix<double>::Zero(K, D), Vector<double>::Zero(K)}; },
+      [&](ClusterSums& acc, RowRange r) {
+        for (Index i = r.begin; i < r.end; ++i) {
+          const int k = labels[static_cast<size_t>(i)];
+          if (k < 0) continue;
+          const double s = weighted ? double(sample_weight(i)) : 1.0;
+          acc.sums.row(k) += s * x.row(i).template cast<double>();
+          acc.weights(k) += s;
+        }
+      });
+}
+
 // kmeans_lloyd on arguments already checked.
 template <class T>
 KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                        RowMatrix<T> centres, Index max_iter, double tol) {
-  const Index N = x.rows(), K = centres.rows(), D = centres.cols();
-  const bool weighted = sample_weight.size() > 0;
+  const Index N = x.rows(), K = centres.rows();
   const double threshold = tol * detail::mean_variance<T>(x);
 
   KMeansResult<T> result;
   result.labels.assign(static_cast<size_t>(N), -1);
-  auto assign = [&](const RowMatrix<T>& c, std::vector<int>& labels) {
-    detail::parallel_blocks(N, K * D, [&](detail::RowRange r) {
-      const auto xb = x.middleRows(r.begin, r.size());
-      RowMatrix<T> dist(r.size(), K), diff(r.size(), D);
-      for (Index k = 0; k < K; ++k) {
-        diff = xb.rowwise() - c.row(k);
-        dist.col(k) = diff.rowwise().squaredNorm();
-      }
-      for (Index i = 0; i < r.size(); ++i) {
-        Index best;
-        dist.row(i).minCoeff(&best);
-        labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
-      }
-    });
-  };
-  struct Sums {
-    RowMatrix<double> sum;
-    Vector<double> weight;
-    Sums& operator+=(const Sums& o) {
-      sum += o.sum;
-      weight += o.weight;
-      return *this;
-    }
-  };
   std::vector<int> previous;
   bool labels_stable = false;
   for (result.n_iter = 1; result.n_iter <= max_iter; ++result.n_iter) {
     previous = result.labels;
-    assign(centres, result.labels);
+    assign_nearest<T>(x, centres, result.labels);
     if ((labels_stable = result.labels == previous)) break;
-    const Sums sums = detail::reduce_blocks<Sums>(
-        N, D, Index(sizeof(double)) * K * (D + 1),
-        [&] { return Sums{RowMatrix<double>::Zero(K, D), Vector<double>::Zero(K)}; },
-        [&](Sums& acc, detail::RowRange r) {
-          for (Index i = r.begin; i < r.end; ++i) {
-            const int k = result.labels[static_cast<size_t>(i)];
-            const double s = weighted ? double(sample_weight(i)) : 1.0;
-            acc.sum.row(k) += s * x.row(i).template cast<double>();
-            acc.weight(k) += s;
-          }
-        });
+    const ClusterSums sums = cluster_sums_unchecked<T>(x, sample_weight, result.labels, K);
     double shift = 0;
     for (Index k = 0; k < K; ++k) {
-      if (!(sums.weight(k) > 0)) continue;
-      const Vector<T> moved = (sums.sum.row(k) / sums.weight(k)).transpose().template cast<T>();
+      if (!(sums.weights(k) > 0)) continue;
+      const Vector<T> moved = (sums.sums.row(k) / sums.weights(k)).transpose().template cast<T>();
       shift += (moved.transpose() - centres.row(k)).template cast<double>().squaredNorm();
       centres.row(k) = moved.transpose();
     }
     if (shift <= threshold) break;
   }
   // As scikit-learn: unless the labels were stable, relabel with the final centres.
-  if (!labels_stable) assign(centres, result.labels);
+  if (!labels_stable) assign_nearest<T>(x, centres, result.labels);
   result.n_iter = std::min(result.n_iter, max_iter);
   result.centres = std::move(centres);
   return result;
@@ -243,6 +264,48 @@ KMeansResult<T> kmeans_lloyd(const ConstMatrixRef<T>& x, const ConstVectorRef<T>
   detail::require_at_least(max_iter, Index(0), "max_iter");
   detail::require_at_least(tol, 0.0, "tol");
   return detail::kmeans_lloyd_unchecked<T>(x, sample_weight, std::move(centres), max_iter, tol);
+}
+
+// Nearest centre of each row of X (N, D) among centres (K, D), ties to the
+// lowest index, and its squared distance d2_i = min_k |x_i - c_k|^2 (in T,
+// returned as double): the assignment step of Lloyd and the costs of
+// k-means|| seeding, for callers that hold the data in blocks.
+template <class T>
+std::pair<std::vector<int>, Vector<double>> nearest_centres(const ConstMatrixRef<T>& x,
+                                                            const ConstMatrixRef<T>& centres) {
+  if (x.cols() < 1) throw std::invalid_argument("X must have at least one feature (column)");
+  detail::check_finite<T>(x, "X");
+  if (centres.rows() < 1) throw std::invalid_argument("centres must have at least one row");
+  detail::require_shape(centres, "centres", centres.rows(), x.cols(),
+                        " (one row per cluster, one column per feature of X)");
+  detail::require_finite(centres, "centres");
+  std::pair<std::vector<int>, Vector<double>> out{std::vector<int>(static_cast<size_t>(x.rows())),
+                                                  Vector<double>(x.rows())};
+  detail::assign_nearest<T>(x, RowMatrix<T>(centres), out.first, &out.second);
+  return out;
+}
+
+// Weighted sums of the rows of X (N, D) in each of K clusters given by labels
+// (N values in [0, K), or -1 for none): sums_k = sum_{label_i = k} s_i x_i and
+// weights_k = sum_{label_i = k} s_i, in double, deterministic for any thread
+// count; the update step of Lloyd over data held in blocks.
+template <class T>
+detail::ClusterSums cluster_sums(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                                 const std::vector<int>& labels, Index n_clusters) {
+  detail::check_kmeans_data<T>(x, sample_weight);
+  detail::require_at_least(n_clusters, Index(1), "n_clusters");
+  if (static_cast<Index>(labels.size()) != x.rows()) {
+    std::ostringstream msg;
+    msg << "labels has " << labels.size() << " values, expected one per row of X (" << x.rows() << ")";
+    throw std::invalid_argument(msg.str());
+  }
+  for (const int k : labels)
+    if (k < -1 || k >= n_clusters) {
+      std::ostringstream msg;
+      msg << "labels must lie in [-1, " << n_clusters << "), got " << k;
+      throw std::invalid_argument(msg.str());
+    }
+  return detail::cluster_sums_unchecked<T>(x, sample_weight, labels, n_clusters);
 }
 
 }  // namespace gmmcore

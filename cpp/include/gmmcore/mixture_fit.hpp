@@ -115,65 +115,76 @@ using ChunkVisitor = std::function<void(const ConstMatrixRef<T>&, const ConstVec
 template <class T>
 using ChunkSource = std::function<void(const ChunkVisitor<T>&)>;
 
+// One E-step over all the data: the statistics under mixture m of every
+// sample, merged (docs/math.md#math-statistics).
+template <class T>
+using StatisticsPass = std::function<Statistics<T>(const Mixture<T>&)>;
+// The statistics of initialisation `init`'s responsibilities (as
+// detail::initial_statistics), drawing from rng, which is seeded for `init`.
+template <class T>
+using InitialStatistics = std::function<Statistics<T>(Index init, Rng& rng)>;
+
 namespace detail {
 
-// Responsibilities of the chosen initialisation, as a block filler for
-// accumulate_stats (log p is not known yet: lse = 0).
+// Statistics of the responsibilities of initialisation opt.init on the sample
+// (x, sample_weight), drawn from rng, around a point near each component (its
+// centre or seed row), so that far-apart components do not cancel.
 template <class T>
-Mixture<T> initial_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, const FitOptions& opt,
-                           const InitialParams<T>& given, Rng& rng) {
+Statistics<T> initial_statistics(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                                 const FitOptions& opt, Rng& rng) {
   const Index N = x.rows(), K = opt.n_components;
+  std::vector<int> labels;        // kmeans: cluster of each row; seeds: component of each seed row, else -1
+  std::uint64_t random_seed = 0;  // random: stream of uniform responsibilities
+  RowMatrix<T> shifts(K, x.cols());
+  const auto label_seeds = [&](const std::vector<Index>& seeds) {
+    labels.assign(static_cast<size_t>(N), -1);
+    for (Index k = 0; k < K; ++k) {
+      const Index row = seeds[static_cast<size_t>(k)];
+      labels[static_cast<size_t>(row)] = static_cast<int>(k);
+      shifts.row(k) = x.row(row);
+    }
+  };
+  switch (opt.init) {
+    case InitMethod::kmeans: {
+      const auto rows = kmeans_plusplus_unchecked<T>(x, sample_weight, K, rng);
+      RowMatrix<T> centres(K, x.cols());
+      for (Index k = 0; k < K; ++k) centres.row(k) = x.row(rows[static_cast<size_t>(k)]);
+      auto result = kmeans_lloyd_unchecked<T>(x, sample_weight, centres, opt.kmeans_max_iter, opt.kmeans_tol);
+      labels = std::move(result.labels);
+      shifts = std::move(result.centres);
+      break;
+    }
+    case InitMethod::kmeans_plusplus: label_seeds(kmeans_plusplus_unchecked<T>(x, sample_weight, K, rng)); break;
+    case InitMethod::random_from_data: {
+      std::vector<Index> seeds;
+      while (static_cast<Index>(seeds.size()) < K) {
+        const Index i = rng.below(N);
+        if (std::find(seeds.begin(), seeds.end(), i) == seeds.end()) seeds.push_back(i);
+      }
+      label_seeds(seeds);
+      break;
+    }
+    case InitMethod::random:
+      random_seed = rng.next();
+      shifts = column_mean<T>(x).transpose().template cast<T>().replicate(K, 1);
+      break;
+  }
+  return fixed_responsibility_stats<T>(x, sample_weight, shifts, opt.covariance_type,
+                                       /*x_is_finite=*/true,  // the caller checked X
+                                       labels.empty() ? nullptr : labels.data(), random_seed, 0);
+}
+
+// The starting mixture: the M-step of the initial responsibilities' statistics
+// (weights normalised by the total sample weight, as scikit-learn's), with the
+// given parts of `given` in place of the estimated ones; `given` alone when
+// complete (then `initial` is not called).
+template <class T>
+Mixture<T> starting_mixture(const std::function<Statistics<T>()>& initial, const FitOptions& opt,
+                            const InitialParams<T>& given) {
   Mixture<T> m;
   m.covariance_type = opt.covariance_type;
   if (!given.complete()) {
-    std::vector<int> labels;          // kmeans: cluster of each row
-    std::vector<Index> seeds;         // k-means++ / random_from_data: row of each component
-    std::uint64_t random_seed = 0;    // random: stream of uniform responsibilities
-    // Statistics are accumulated around a point near each component (its
-    // centre or seed row), so that far-apart components do not cancel.
-    RowMatrix<T> shifts(K, x.cols());
-    switch (opt.init) {
-      case InitMethod::kmeans: {
-        const auto rows = kmeans_plusplus_unchecked<T>(x, sample_weight, K, rng);
-        RowMatrix<T> centres(K, x.cols());
-        for (Index k = 0; k < K; ++k) centres.row(k) = x.row(rows[static_cast<size_t>(k)]);
-        auto result = kmeans_lloyd_unchecked<T>(x, sample_weight, centres, opt.kmeans_max_iter, opt.kmeans_tol);
-        labels = std::move(result.labels);
-        shifts = std::move(result.centres);
-        break;
-      }
-      case InitMethod::kmeans_plusplus: seeds = kmeans_plusplus_unchecked<T>(x, sample_weight, K, rng); break;
-      case InitMethod::random_from_data:
-        while (static_cast<Index>(seeds.size()) < K) {
-          const Index i = rng.below(N);
-          if (std::find(seeds.begin(), seeds.end(), i) == seeds.end()) seeds.push_back(i);
-        }
-        break;
-      case InitMethod::random:
-        random_seed = rng.next();
-        shifts = column_mean<T>(x).transpose().template cast<T>().replicate(K, 1);
-        break;
-    }
-    for (Index k = 0; k < static_cast<Index>(seeds.size()); ++k) shifts.row(k) = x.row(seeds[static_cast<size_t>(k)]);
-    const auto stats = accumulate_stats<T>(x, sample_weight, shifts, opt.covariance_type,
-                                           /*x_is_finite=*/true,  // the caller checked X
-                                           [&](RowRange r, const auto&, auto& ws) {
-                                             ws.lse.setZero();
-                                             ws.y.setZero();
-                                             for (Index i = r.begin; i < r.end; ++i) {
-                                               auto row = ws.y.row(i - r.begin);
-                                               if (!labels.empty()) {
-                                                 row(labels[static_cast<size_t>(i)]) = T(1);
-                                               } else if (!seeds.empty()) {
-                                                 for (Index k = 0; k < K; ++k)
-                                                   if (seeds[static_cast<size_t>(k)] == i) row(k) = T(1);
-                                               } else {
-                                                 for (Index k = 0; k < K; ++k)
-                                                   row(k) = T(uniform_at(random_seed, std::uint64_t(i * K + k)));
-                                                 row /= row.sum();
-                                               }
-                                             }
-                                           });
+    const Statistics<T> stats = initial();
     m = estimator_m_step<T>(stats, T(opt.reg_covar), T(stats.total_weight));
   }
   if (given.weights.size()) m.weights = given.weights;
@@ -213,12 +224,13 @@ Statistics<T> pass_statistics(const ChunkSource<T>& source, const Mixture<T>& m,
   return total;
 }
 
-// The EM loop of fit_mixture over a chunk source, initialised from the sample
-// (init_x, init_sample_weight) unless `given` is complete.
+// The EM loop of fit_mixture: every iteration one E-step pass, then the
+// estimator's M-step and the lower bound L / W; n_init starts (from
+// `initial`'s statistics unless `given` is complete), the best kept.
 template <class T>
-FitResult<T> fit_em(const ChunkSource<T>& source, bool chunks_checked, const ConstMatrixRef<T>& init_x,
-                    const ConstVectorRef<T>& init_sample_weight, const FitOptions& opt, const InitialParams<T>& given,
-                    bool warm_start, double warm_lower_bound, const IterationCallback& callback) {
+FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& initial, const FitOptions& opt,
+                    const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
+                    const IterationCallback& callback) {
   FitResult<T> best;
   bool have_best = false;
   Index n_samples = -1;  // as seen by the first pass
@@ -226,7 +238,7 @@ FitResult<T> fit_em(const ChunkSource<T>& source, bool chunks_checked, const Con
   const Index n_init = warm_start ? 1 : opt.n_init;
   for (Index init = 0; init < n_init; ++init) {
     Rng rng(mix64(opt.seed) ^ std::uint64_t(init));
-    Mixture<T> m = initial_mixture<T>(init_x, init_sample_weight, opt, given, rng);
+    Mixture<T> m = starting_mixture<T>([&] { return initial(init, rng); }, opt, given);
     double lower_bound = warm_start ? warm_lower_bound : -std::numeric_limits<double>::infinity();
     std::vector<double> lower_bounds;
     bool converged = false;
@@ -234,7 +246,7 @@ FitResult<T> fit_em(const ChunkSource<T>& source, bool chunks_checked, const Con
     for (n_iter = 1; n_iter <= opt.max_iter; ++n_iter) {
       check_interrupt();
       const double previous = lower_bound;
-      const Statistics<T> stats = pass_statistics(source, m, chunks_checked);
+      const Statistics<T> stats = pass(m);
       if (n_samples < 0) {
         n_samples = stats.n_samples;
         weight_total = stats.total_weight;
@@ -317,8 +329,9 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
   // Once, before k-means and the EM passes, which then skip their own checks.
   detail::check_init_sample<T>(x, sample_weight, opt, "X");
   const ChunkSource<T> whole = [&](const ChunkVisitor<T>& visit) { visit(x, sample_weight); };
-  return detail::fit_em<T>(whole, /*chunks_checked=*/true, x, sample_weight, opt, given, warm_start, warm_lower_bound,
-                           callback);
+  return detail::fit_em<T>([&](const Mixture<T>& m) { return detail::pass_statistics<T>(whole, m, true); },
+                           [&](Index, Rng& rng) { return detail::initial_statistics<T>(x, sample_weight, opt, rng); },
+                           opt, given, warm_start, warm_lower_bound, callback);
 }
 
 // The same fit over data read in chunks (docs/math.md#math-statistics): every
@@ -339,8 +352,47 @@ FitResult<T> fit_mixture(const ChunkSource<T>& source, Index n_features, const C
     detail::check_n_features(init_x.cols(), n_features, "the initialisation sample");
     detail::check_init_sample<T>(init_x, init_sample_weight, opt, "the initialisation sample");
   }
-  return detail::fit_em<T>(source, /*chunks_checked=*/false, init_x, init_sample_weight, opt, given, warm_start,
-                           warm_lower_bound, callback);
+  return detail::fit_em<T>(
+      [&](const Mixture<T>& m) { return detail::pass_statistics<T>(source, m, false); },
+      [&](Index, Rng& rng) { return detail::initial_statistics<T>(init_x, init_sample_weight, opt, rng); }, opt, given,
+      warm_start, warm_lower_bound, callback);
+}
+
+// The same fit over data that only `pass` sees (held in blocks elsewhere, as
+// by gmmcore.dask): every EM iteration calls pass(m) once for the merged
+// E-step statistics of all the data under m, and each initialisation (unless
+// `given` is complete) calls initial(init, rng) for the statistics of its
+// starting responsibilities, whose M-step with weights normalised by their
+// total_weight is the starting mixture. Both results are checked (shape,
+// values, positive weight) before use. Equals fit_mixture on the data
+// whenever the statistics do, up to the rounding of their sums' order.
+template <class T>
+FitResult<T> fit_mixture(const StatisticsPass<T>& pass, const InitialStatistics<T>& initial, Index n_features,
+                         const FitOptions& opt, const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
+                         const IterationCallback& callback = {}) {
+  detail::check_fit_arguments(opt, given, n_features, warm_start, warm_lower_bound);
+  if (!pass) throw std::invalid_argument("the statistics pass is empty");
+  if (!given.complete() && !initial) throw std::invalid_argument("the initial statistics are empty");
+  const auto checked = [&](Statistics<T> st, const char* name) {
+    check_statistics(st, name);
+    if (st.covariance_type != opt.covariance_type || st.n_components() != opt.n_components ||
+        st.n_features() != n_features) {
+      std::ostringstream msg;
+      msg << name << " have covariance_type '" << covariance_type_name(st.covariance_type) << "' with "
+          << st.n_components() << " components of " << st.n_features() << " features, expected '"
+          << covariance_type_name(opt.covariance_type) << "' with " << opt.n_components << " of " << n_features;
+      throw std::invalid_argument(msg.str());
+    }
+    return st;
+  };
+  return detail::fit_em<T>([&](const Mixture<T>& m) { return checked(pass(m), "the pass's statistics"); },
+                           [&](Index init, Rng& rng) {
+                             Statistics<T> st = checked(initial(init, rng), "the initial statistics");
+                             if (!(st.weight_sums.sum() > 0 && st.total_weight > 0))
+                               throw std::invalid_argument("the initial statistics hold no weight");
+                             return st;
+                           },
+                           opt, given, warm_start, warm_lower_bound, callback);
 }
 
 }  // namespace gmmcore

@@ -3,11 +3,14 @@
 // s_k, S_k or q_k, log-likelihood, total weight) over X in one deterministic
 // pass, on the micro-kernels, and the E-step that feeds it.
 #include <algorithm>
+#include <cstdint>
+#include <sstream>
 #include <vector>
 
 #include "gmmcore/factorization.hpp"
 #include "gmmcore/forward.hpp"
 #include "gmmcore/logsumexp.hpp"
+#include "gmmcore/random.hpp"
 #include "gmmcore/statistics.hpp"
 
 namespace gmmcore::detail {
@@ -176,6 +179,44 @@ Statistics<T> e_step_stats(const FactoredParams<T>& f, CovarianceType type, cons
   });
 }
 
+// Statistics around `shifts` of fixed responsibilities (an initialisation's:
+// log p is not known, lse = 0): one-hot r_ik = [labels_i = k] when labels is
+// given (label -1: no component), else the 'random' initialisation's
+// r_ik = u_ik / sum_j u_ij with u_ik = uniform_at(random_seed, (row_offset + i) K + k),
+// which depend on the row's index in the whole data only, not on how the data
+// are split.
+template <class T>
+Statistics<T> fixed_responsibility_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                                         const RowMatrix<T>& shifts, CovarianceType type, bool x_is_finite,
+                                         const int* labels, std::uint64_t random_seed, Index row_offset) {
+  const Index K = shifts.rows();
+  return accumulate_stats<T>(x, sample_weight, shifts, type, x_is_finite, [&](RowRange r, const auto&, auto& ws) {
+    ws.lse.setZero();
+    ws.y.setZero();
+    for (Index i = r.begin; i < r.end; ++i) {
+      auto row = ws.y.row(i - r.begin);
+      if (labels) {
+        if (labels[i] >= 0) row(labels[i]) = T(1);
+        continue;
+      }
+      for (Index k = 0; k < K; ++k) row(k) = T(uniform_at(random_seed, std::uint64_t((row_offset + i) * K + k)));
+      row /= row.sum();
+    }
+  });
+}
+
+// The checks shared by labelled_statistics and random_statistics.
+template <class T>
+void check_responsibility_inputs(CovarianceType type, const RowMatrix<T>& shifts, const ConstMatrixRef<T>& x,
+                                 const ConstVectorRef<T>& sample_weight) {
+  covariance_type_name(type);
+  if (shifts.rows() < 1 || shifts.cols() < 1)
+    throw std::invalid_argument("shifts must have at least one row (component) and one column (feature)");
+  require_finite(shifts, "shifts");
+  check_n_features(x.cols(), shifts.cols(), "X");
+  check_sample_weight<T>(sample_weight, x.rows());
+}
+
 }  // namespace gmmcore::detail
 
 namespace gmmcore {
@@ -190,6 +231,41 @@ Statistics<T> statistics(const Mixture<T>& m, const ConstMatrixRef<T>& x, const 
   detail::check_n_features(x.cols(), f.n_features(), "X");
   detail::check_sample_weight<T>(sample_weight, x.rows());
   return detail::e_step_stats(f, m.covariance_type, x, sample_weight);
+}
+
+// The statistics around shifts (K, D) of hard responsibilities on X (N, D):
+// r_ik = [labels_i = k], labels in [-1, K) (-1: the row belongs to no
+// component but counts in total_weight and n_samples), log_likelihood = 0.
+// An initialisation from cluster labels or seed rows, over data in blocks.
+template <class T>
+Statistics<T> labelled_statistics(CovarianceType type, const RowMatrix<T>& shifts, const ConstMatrixRef<T>& x,
+                                  const ConstVectorRef<T>& sample_weight, const std::vector<int>& labels) {
+  detail::check_responsibility_inputs<T>(type, shifts, x, sample_weight);
+  if (static_cast<Index>(labels.size()) != x.rows()) {
+    std::ostringstream msg;
+    msg << "labels has " << labels.size() << " values, expected one per row of X (" << x.rows() << ")";
+    throw std::invalid_argument(msg.str());
+  }
+  for (const int k : labels)
+    if (k < -1 || k >= shifts.rows()) {
+      std::ostringstream msg;
+      msg << "labels must lie in [-1, " << shifts.rows() << "), got " << k;
+      throw std::invalid_argument(msg.str());
+    }
+  return detail::fixed_responsibility_stats<T>(x, sample_weight, shifts, type, false, labels.data(), 0, 0);
+}
+
+// The statistics around shifts (K, D) of the 'random' initialisation's
+// responsibilities on rows row_offset, row_offset + 1, ... of the data, given
+// as X (N, D): r_ik = u_ik / sum_j u_ij, u_ik = uniform_at(seed, (row_offset + i) K + k);
+// log_likelihood = 0. Blocks of the data with their offsets merge into the
+// statistics of the whole.
+template <class T>
+Statistics<T> random_statistics(CovarianceType type, const RowMatrix<T>& shifts, const ConstMatrixRef<T>& x,
+                                const ConstVectorRef<T>& sample_weight, std::uint64_t seed, Index row_offset) {
+  detail::check_responsibility_inputs<T>(type, shifts, x, sample_weight);
+  detail::require_at_least(row_offset, Index(0), "row_offset");
+  return detail::fixed_responsibility_stats<T>(x, sample_weight, shifts, type, false, nullptr, seed, row_offset);
 }
 
 }  // namespace gmmcore
