@@ -98,6 +98,8 @@ class Blocks:
             weights = da.map_blocks(_contiguous, _aligned_weights(sample_weight, X), dtype, dtype=dtype)
             if persist:
                 weights = weights.persist()
+        # The persisted arrays hold the futures of their blocks: released with them.
+        self._persisted = (X, weights)
         self.dtype = dtype
         self.n_features = int(X.shape[1])
         rows = [int(c) for c in X.chunks[0]]

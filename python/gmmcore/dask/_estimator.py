@@ -145,7 +145,7 @@ class GaussianMixture(_LocalGaussianMixture):
             if not hasattr(X, "columns") or sample_weight not in X.columns:
                 raise ValueError(f"sample_weight={sample_weight!r} must name a column of the DataFrame X")
             X, sample_weight = X.drop(columns=[sample_weight]), X[sample_weight]
-        _check_feature_names(self, X, reset=True)
+        _check_feature_names(self, _frame_meta(X), reset=True)
         X = as_dask_array(X)
         dtype = working_dtype(X)
         blocks = Blocks(X, sample_weight, dtype, persist)
@@ -184,7 +184,7 @@ class GaussianMixture(_LocalGaussianMixture):
         """``fn`` of the fitted model on each block of dask ``X``: a lazy array of one value per row
         (kind 'labels' or 'values') or per row and component ('proba')."""
         check_is_fitted(self)
-        _check_feature_names(self, X, reset=False)
+        _check_feature_names(self, _frame_meta(X), reset=False)
         X = as_dask_array(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -271,6 +271,11 @@ class GaussianMixture(_LocalGaussianMixture):
         if not isinstance(model, _LocalGaussianMixture):
             raise TypeError(f"model must be a gmmcore.GaussianMixture, got {type(model).__name__}")
         return _copy_fitted(model, cls(**model.get_params()))
+
+
+def _frame_meta(X):
+    """A dask DataFrame's empty pandas twin (its column names, as scikit-learn reads them), else X."""
+    return X._meta if hasattr(X, "to_dask_array") and hasattr(X, "columns") else X
 
 
 def _copy_fitted(source, target):
