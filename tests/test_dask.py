@@ -15,13 +15,12 @@ import dask
 import dask.array as da
 import dask.dataframe as dd
 import distributed
+import gmmcore
+import gmmcore.dask
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import FITTED_ATTRIBUTES
-
-import gmmcore
-import gmmcore.dask
 from gmmcore import GaussianMixture as LocalGaussianMixture
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
