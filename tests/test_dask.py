@@ -271,7 +271,7 @@ def with_nan(X):
 @pytest.mark.parametrize(
     ("make", "error", "match"),
     [
-        (with_nan, ValueError, "in the block of rows 1200 to 1399"),
+        (with_nan, ValueError, r"row 1234\b.*in the block of rows 1200 to 1399"),
         (lambda X: X[:, 0], ValueError, "2D"),
         (lambda X: X[:2], ValueError, "n_components"),
         (lambda X: X.astype(str), TypeError, "real numbers"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -65,11 +66,12 @@ def _contiguous(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 @contextlib.contextmanager
 def rows_named(offset: int, n_rows: int) -> Iterator[None]:
-    """Re-raise a ValueError from a block's native call naming the block's rows in the whole data."""
+    """Re-raise a ValueError from a block's native call with rows numbered in the whole data, naming the block."""
     try:
         yield
     except ValueError as error:
-        raise ValueError(f"{error} (in the block of rows {offset} to {offset + n_rows - 1})") from error
+        message = re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + offset}", str(error))
+        raise ValueError(f"{message} (in the block of rows {offset} to {offset + n_rows - 1})") from error
 
 
 class Blocks:

@@ -49,10 +49,12 @@ class Summary:
 
 def _moments(x: np.ndarray, w: np.ndarray, offset: int) -> tuple[int, float, np.ndarray, np.ndarray]:
     with rows_named(offset, len(x)):
-        if not np.isfinite(x).all():
-            raise ValueError("Input X contains NaN or infinity")
-        if w.size and not (np.isfinite(w).all() and (w >= 0).all()):
-            raise ValueError("sample_weight must be finite and non-negative")
+        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        if bad.size:
+            raise ValueError(f"X contains NaN or infinity (first at row {bad[0]})")
+        bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+        if bad.size:
+            raise ValueError(f"sample_weight must be finite and non-negative (first bad value at row {bad[0]})")
     xd = x.astype(np.float64)
     mean = xd.mean(axis=0) if len(x) else np.zeros(x.shape[1])
     weight = float(np.sum(w, dtype=np.float64)) if w.size else float(len(x))
