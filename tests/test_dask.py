@@ -371,3 +371,28 @@ def test_import_gmmcore_does_not_import_dask():
     code = "import sys, gmmcore; gmmcore.GaussianMixture; print('dask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("on_cluster", [True, False])
+def test_a_pass_ships_the_parameters_once_not_per_task(client, on_cluster):
+    """The graph of one EM pass holds the parameters once (one key, or one scattered future), whatever the
+    number of blocks: its pickled size stays near one copy of them, not one per block."""
+    import pickle
+
+    from gmmcore.dask import _blocks
+    from gmmcore.dask._estimator import _block_statistics
+
+    rng = np.random.default_rng(0)
+    k, d = 8, 16
+    params = ("full", np.full(k, 1 / k), rng.normal(size=(k, d)), np.tile(np.eye(d).ravel(), (k, 1)))
+    size = len(pickle.dumps(params))
+    dX = da.ones((4000, d), chunks=(100, d))  # 40 blocks, a graph without data
+    with dask.config.set(scheduler=client.get if on_cluster else "threads"):
+        blocks = _blocks.Blocks(dX, None, np.dtype(np.float64), persist=False)
+        shared = _blocks.broadcast(params)
+        assert isinstance(shared, distributed.Future) == on_cluster
+        root = _blocks.tree_reduce(blocks.map(_block_statistics, shared), _blocks.merge_statistics, 8)
+        # Each task pickled on its own, as it travels to its worker.
+        graph_bytes = sum(len(pickle.dumps(task)) for task in dict(root.__dask_graph__()).values())
+        assert graph_bytes < size + 40 * 2_000, (graph_bytes, size)  # one copy per task would be 40 * size
+        np.testing.assert_allclose(dask.compute(root)[0][2].sum(), 4000)

@@ -158,7 +158,8 @@ def broadcast(value: Any) -> Any:
     """
     client = _distributed_client()
     if client is not None:
-        return client.scatter(value, broadcast=True, hash=False)
+        # In a list, so that a tuple travels as one object, not one future per element.
+        return client.scatter([value], broadcast=True, hash=False)[0]
     return dask.delayed(value, pure=False, traverse=False)
 
 
