@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dask
 import numpy as np
 
 from .. import _native
@@ -94,8 +95,6 @@ def take_rows(blocks: Blocks, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _task(fn):
-    import dask
-
     return dask.delayed(fn, pure=True)
 
 
@@ -151,8 +150,9 @@ def kmeans_parallel(
     the rows nearest to each."""
     candidates, own = _first_row(blocks, summary, rng)
     oversampling = 2 * n_clusters
+    first = broadcast(candidates)
     d2 = blocks_persisted(
-        [_task(_nearest_d2)(candidates, x, w, int(o)) for x, w, o in zip(blocks.x, blocks.weights, blocks.offsets)]
+        [_task(_nearest_d2)(first, x, w, int(o)) for x, w, o in zip(blocks.x, blocks.weights, blocks.offsets)]
     )
     for _ in range(ROUNDS):
         phi = float(sum(compute(*[_task(_cost)(d, w) for d, w in zip(d2, blocks.weights)])))
@@ -170,9 +170,10 @@ def kmeans_parallel(
             continue
         candidates = np.concatenate([candidates, new])
         own = np.concatenate([own, *(p[1] for p in parts)])
+        shared = broadcast(new)
         d2 = blocks_persisted(
             [
-                _task(_nearest_d2)(new, x, w, int(o), d)
+                _task(_nearest_d2)(shared, x, w, int(o), d)
                 for x, w, o, d in zip(blocks.x, blocks.weights, blocks.offsets, d2)
             ]
         )
@@ -186,8 +187,7 @@ def kmeans_parallel(
 
 
 def blocks_persisted(tasks: list[Any]) -> list[Any]:
-    import dask
-
+    """The tasks' results held where they were computed (one per block), for the next passes."""
     return list(dask.persist(*tasks))
 
 
