@@ -77,6 +77,40 @@ double mean_variance(const ConstMatrixRef<T>& x) {
   return column_sums<T>(x, column_mean<T>(x), true).sum() / double(N) / double(D);
 }
 
+// The potential sum_i s_i min(d2_i, |x_i - c_t|^2) of adding each candidate
+// row c_t as a centre, all candidates in one pass over X (each block is read
+// once, not once per candidate); column t of `dist` (N, n) receives the
+// |x_i - c_t|^2 of update_closest, so that the chosen candidate's update
+// needs no second pass. Deterministic for any thread count.
+template <class T>
+std::vector<double> trial_potentials(const ConstMatrixRef<T>& x, const Vector<double>& sw, const Vector<double>& d2,
+                                     const std::vector<Index>& candidates, Eigen::MatrixXd& dist) {
+  const Index n = static_cast<Index>(candidates.size()), D = x.cols();
+  RowMatrix<T> c(n, D);
+  for (Index t = 0; t < n; ++t) c.row(t) = x.row(candidates[static_cast<size_t>(t)]);
+  struct Potentials {
+    std::vector<double> v;
+    Potentials& operator+=(const Potentials& o) {
+      for (size_t t = 0; t < v.size(); ++t) v[t] += o.v[t];
+      return *this;
+    }
+  };
+  return reduce_blocks<Potentials>(
+             x.rows(), n * D, Index(sizeof(double)) * n,
+             [&] { return Potentials{std::vector<double>(static_cast<size_t>(n), 0.0)}; },
+             [&](Potentials& acc, RowRange r) {
+               const auto xb = x.middleRows(r.begin, r.size());
+               for (Index t = 0; t < n; ++t) {
+                 const RowMatrix<T> diff = xb.rowwise() - c.row(t);
+                 auto d = dist.col(t).segment(r.begin, r.size());
+                 d = diff.rowwise().squaredNorm().template cast<double>();
+                 acc.v[static_cast<size_t>(t)] +=
+                     sw.segment(r.begin, r.size()).dot(d2.segment(r.begin, r.size()).cwiseMin(d));
+               }
+             })
+      .v;
+}
+
 // The checks shared by kmeans_plusplus and kmeans_lloyd.
 template <class T>
 void check_kmeans_data(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight) {
@@ -97,6 +131,7 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
   std::vector<Index> centres{detail::sample_index(sw, rng.uniform())};
   Vector<double> closest = Vector<double>::Constant(N, std::numeric_limits<double>::infinity());
   detail::update_closest<T>(x, x.row(centres[0]).transpose(), closest);
+  Eigen::MatrixXd trial_dist(n_clusters > 1 ? N : 0, n_trials);  // |x_i - c_t|^2 of the current trials
   while (static_cast<Index>(centres.size()) < n_clusters) {
     const Vector<double> p = sw.cwiseProduct(closest);
     if (!(p.sum() > 0)) {
@@ -113,23 +148,15 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
       detail::update_closest<T>(x, x.row(next).transpose(), closest);
       continue;
     }
-    Index best = -1;
-    double best_potential = std::numeric_limits<double>::infinity();
-    Vector<double> best_closest;
-    for (Index t = 0; t < n_trials; ++t) {
-      const Index candidate = detail::sample_index(p, rng.uniform());
-      Vector<double> d2 = closest;
-      detail::update_closest<T>(x, x.row(candidate).transpose(), d2);
-      const double potential = sw.dot(d2);
-      // best < 0: the first trial, also when distances overflow to inf.
-      if (best < 0 || potential < best_potential) {
-        best_potential = potential;
-        best = candidate;
-        best_closest = std::move(d2);
-      }
-    }
-    centres.push_back(best);
-    closest = std::move(best_closest);
+    std::vector<Index> trials(static_cast<size_t>(n_trials));
+    for (Index& candidate : trials) candidate = detail::sample_index(p, rng.uniform());
+    const std::vector<double> potentials = detail::trial_potentials<T>(x, sw, closest, trials, trial_dist);
+    // The first of the lowest potentials (the first trial also when distances overflow to inf).
+    size_t best = 0;
+    for (size_t t = 1; t < trials.size(); ++t)
+      if (potentials[t] < potentials[best]) best = t;
+    centres.push_back(trials[best]);
+    closest = closest.cwiseMin(trial_dist.col(static_cast<Index>(best)));
   }
   return centres;
 }
@@ -161,32 +188,88 @@ struct KMeansResult {
 
 namespace detail {
 
-// labels(i) = argmin_k |x_i - c_k|^2 (ties to the lowest k) and, when d2 is
-// given, d2(i) = that minimum, in parallel.
+// The nearest of K centres c (K, D) to rows of X: labels_i = argmin_k
+// |x_i - c_k|^2 (ties to the lowest k) and, when asked, d2_i = that minimum.
+// The distances are ranked by one GEMM per block in double,
+// |x - m|^2 - 2 (x - m).(c - m) + |c - m|^2 about the centres' mean m; a row
+// whose two nearest are closer than that form's rounding (and the rounding of
+// the exact distances in T) is ranked again by the exact distances
+// |x_i - c_k|^2 in T, of differences in our own memory. The labels are thus
+// those of the exact distances, whatever the blocking.
+template <class T>
+class NearestCentres {
+ public:
+  explicit NearestCentres(const RowMatrix<T>& c)
+      : c_(c),
+        m_(c.template cast<double>().colwise().mean()),
+        cc_(c.template cast<double>().rowwise() - m_),
+        cn_(cc_.rowwise().squaredNorm()),
+        cn_max_(cn_.maxCoeff()),
+        rel_(8.0 * double(c.cols() + 2) * double(std::numeric_limits<T>::epsilon())) {}
+
+  // Labels (and d2, if not null) of the rows r of x.
+  void assign(const ConstMatrixRef<T>& x, RowRange r, std::vector<int>& labels, Vector<double>* d2) const {
+    const Index K = c_.rows();
+    const auto xb = x.middleRows(r.begin, r.size());
+    const RowMatrix<double> xc = xb.template cast<double>().rowwise() - m_;
+    const Vector<double> xn = xc.rowwise().squaredNorm();
+    const RowMatrix<double> g = xc * cc_.transpose();
+    for (Index i = 0; i < r.size(); ++i) {
+      Index best = 0;
+      double first = std::numeric_limits<double>::infinity(), second = first;
+      for (Index k = 0; k < K; ++k) {
+        const double dist = xn(i) - 2.0 * g(i, k) + cn_(k);
+        if (dist < first) {
+          second = first;
+          first = dist;
+          best = k;
+        } else if (dist < second) {
+          second = dist;
+        }
+      }
+      double nearest = -1;
+      if (!(second - first > rel_ * (xn(i) + cn_max_))) {  // a near tie (or non-finite values): exact ranking
+        for (Index k = 0; k < K; ++k) {
+          const double dist = exact(xb.row(i), k);
+          if (k == 0 || dist < nearest) {
+            nearest = dist;
+            best = k;
+          }
+        }
+      }
+      labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
+      if (d2) (*d2)(r.begin + i) = nearest >= 0 ? nearest : exact(xb.row(i), best);
+    }
+  }
+
+ private:
+  template <class Row>
+  double exact(const Row& row, Index k) const {
+    const Eigen::Matrix<T, 1, Eigen::Dynamic> diff = row - c_.row(k);
+    return double(diff.squaredNorm());
+  }
+
+  const RowMatrix<T>& c_;
+  Eigen::RowVectorXd m_;
+  RowMatrix<double> cc_;
+  Vector<double> cn_;
+  double cn_max_, rel_;
+};
+
+// NearestCentres over all rows of X, in parallel.
 template <class T>
 void assign_nearest(const ConstMatrixRef<T>& x, const RowMatrix<T>& c, std::vector<int>& labels,
                     Vector<double>* d2 = nullptr) {
-  const Index K = c.rows(), D = c.cols();
-  parallel_blocks(x.rows(), K * D, [&](RowRange r) {
-    const auto xb = x.middleRows(r.begin, r.size());
-    RowMatrix<T> dist(r.size(), K), diff(r.size(), D);
-    for (Index k = 0; k < K; ++k) {
-      diff = xb.rowwise() - c.row(k);
-      dist.col(k) = diff.rowwise().squaredNorm();
-    }
-    for (Index i = 0; i < r.size(); ++i) {
-      Index best;
-      const T nearest = dist.row(i).minCoeff(&best);
-      labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
-      if (d2) (*d2)(r.begin + i) = double(nearest);
-    }
-  });
+  const NearestCentres<T> nearest(c);
+  parallel_blocks(x.rows(), c.rows() * c.cols(), [&](RowRange r) { nearest.assign(x, r, labels, d2); });
 }
 
 // Per-cluster weighted sums of the rows and of their weights, in double.
 struct ClusterSums {
   RowMatrix<double> sums;  // (K, D): sum_{i: label_i = k} s_i x_i
   Vector<double> weights;  // (K): sum_{i: label_i = k} s_i
+
+  static ClusterSums zero(Index K, Index D) { return {RowMatrix<double>::Zero(K, D), Vector<double>::Zero(K)}; }
   ClusterSums& operator+=(const ClusterSums& o) {
     sums += o.sums;
     weights += o.weights;
@@ -194,32 +277,37 @@ struct ClusterSums {
   }
 };
 
+// acc += the rows r of X under labels (-1: none), in order.
+template <class T>
+void add_cluster_rows(ClusterSums& acc, const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                      const std::vector<int>& labels, RowRange r) {
+  for (Index i = r.begin; i < r.end; ++i) {
+    const int k = labels[static_cast<size_t>(i)];
+    if (k < 0) continue;
+    const double s = sample_weight.size() ? double(sample_weight(i)) : 1.0;
+    acc.sums.row(k) += s * x.row(i).template cast<double>();
+    acc.weights(k) += s;
+  }
+}
+
+inline Index cluster_sums_bytes(Index K, Index D) { return Index(sizeof(double)) * K * (D + 1); }
+
 // ClusterSums of X under labels in [0, K) (or -1: no cluster), deterministic
 // for any thread count.
 template <class T>
 ClusterSums cluster_sums_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                    const std::vector<int>& labels, Index K) {
   const Index D = x.cols();
-  const bool weighted = sample_weight.size() > 0;
   return reduce_blocks<ClusterSums>(
-      x.rows(), D, Index(sizeof(double)) * K * (D + 1),
-      [&] { return ClusterSums{RowMatrix<double>::Zero(K, D), Vector<double>::Zero(K)}; },
-      [&](ClusterSums& acc, RowRange r) {
-        for (Index i = r.begin; i < r.end; ++i) {
-          const int k = labels[static_cast<size_t>(i)];
-          if (k < 0) continue;
-          const double s = weighted ? double(sample_weight(i)) : 1.0;
-          acc.sums.row(k) += s * x.row(i).template cast<double>();
-          acc.weights(k) += s;
-        }
-      });
+      x.rows(), D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
+      [&](ClusterSums& acc, RowRange r) { add_cluster_rows<T>(acc, x, sample_weight, labels, r); });
 }
 
 // kmeans_lloyd on arguments already checked.
 template <class T>
 KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                        RowMatrix<T> centres, Index max_iter, double tol) {
-  const Index N = x.rows(), K = centres.rows();
+  const Index N = x.rows(), K = centres.rows(), D = centres.cols();
   const double threshold = tol * detail::mean_variance<T>(x);
 
   KMeansResult<T> result;
@@ -228,9 +316,15 @@ KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVe
   bool labels_stable = false;
   for (result.n_iter = 1; result.n_iter <= max_iter; ++result.n_iter) {
     previous = result.labels;
-    assign_nearest<T>(x, centres, result.labels);
+    // Assignment and sums in one pass over X (the sums are wasted on the last, stable pass).
+    const NearestCentres<T> nearest(centres);
+    const ClusterSums sums = reduce_blocks<ClusterSums>(
+        N, K * D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
+        [&](ClusterSums& acc, RowRange r) {
+          nearest.assign(x, r, result.labels, nullptr);
+          add_cluster_rows<T>(acc, x, sample_weight, result.labels, r);
+        });
     if ((labels_stable = result.labels == previous)) break;
-    const ClusterSums sums = cluster_sums_unchecked<T>(x, sample_weight, result.labels, K);
     double shift = 0;
     for (Index k = 0; k < K; ++k) {
       if (!(sums.weights(k) > 0)) continue;
