@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gmmcore/forward.hpp"
+#include "gmmcore/micro_kernels.hpp"
 #include "gmmcore/parallel.hpp"
 #include "gmmcore/random.hpp"
 
@@ -17,15 +18,32 @@ namespace gmmcore {
 
 namespace detail {
 
-// d2(i) = min(d2(i), |x_i - c|^2) over all rows, in parallel.
-// Distances are reduced over differences copied to our own (aligned) memory,
-// so that their rounding does not depend on where the caller's X lives.
+// ws.y (B, K) = |x_i - c_k|^2 for the rows x_i of a block and the rows c_k of
+// c (K, D): the E-step's diagonal quadratic-form kernel with unit precisions
+// (samples in the SIMD lanes, each sample's sum over d in order, of
+// differences: no cancellation), so a distance does not depend on the
+// blocking or the thread count.
+template <class T>
+void block_distances(const ConstMatrixRef<T>& xb, const RowMatrix<T>& c, const Vector<T>& ones, BlockWorkspace<T>& ws) {
+  const Index B = xb.rows(), K = c.rows(), D = c.cols();
+  ws.resize(B, D, K);
+  transpose_rows<T>(row_block(xb), row_block(ws.xt));
+  const auto xt = transposed_block(ws.xt, B);
+  for (Index k = 0; k < K; ++k) {
+    quadratic_forms_diag<T>(xt, c.row(k).data(), ones.data(), ws.quad.data());
+    ws.y.col(k) = ws.quad.head(B);
+  }
+}
+
+// d2(i) = min(d2(i), |x_i - c|^2) over all rows, in parallel (distances of
+// block_distances).
 template <class T>
 void update_closest(const ConstMatrixRef<T>& x, const Eigen::Ref<const Vector<T>>& c, Vector<double>& d2) {
-  parallel_blocks(x.rows(), x.cols(), [&](RowRange r) {
-    const RowMatrix<T> diff = x.middleRows(r.begin, r.size()).rowwise() - c.transpose();
-    d2.segment(r.begin, r.size()) =
-        d2.segment(r.begin, r.size()).cwiseMin(diff.rowwise().squaredNorm().template cast<double>());
+  const RowMatrix<T> centre = c.transpose();
+  const Vector<T> ones = Vector<T>::Ones(x.cols());
+  parallel_blocks_with<BlockWorkspace<T>>(x.rows(), x.cols(), [&](BlockWorkspace<T>& ws, RowRange r) {
+    block_distances<T>(x.middleRows(r.begin, r.size()), centre, ones, ws);
+    d2.segment(r.begin, r.size()) = d2.segment(r.begin, r.size()).cwiseMin(ws.y.col(0).template cast<double>());
   });
 }
 
@@ -80,7 +98,7 @@ double mean_variance(const ConstMatrixRef<T>& x) {
 // The potential sum_i s_i min(d2_i, |x_i - c_t|^2) of adding each candidate
 // row c_t as a centre, all candidates in one pass over X (each block is read
 // once, not once per candidate); column t of `dist` (N, n) receives the
-// |x_i - c_t|^2 of update_closest, so that the chosen candidate's update
+// |x_i - c_t|^2 of block_distances, so that the chosen candidate's update
 // needs no second pass. Deterministic for any thread count.
 template <class T>
 std::vector<double> trial_potentials(const ConstMatrixRef<T>& x, const Vector<double>& sw, const Vector<double>& d2,
@@ -88,6 +106,7 @@ std::vector<double> trial_potentials(const ConstMatrixRef<T>& x, const Vector<do
   const Index n = static_cast<Index>(candidates.size()), D = x.cols();
   RowMatrix<T> c(n, D);
   for (Index t = 0; t < n; ++t) c.row(t) = x.row(candidates[static_cast<size_t>(t)]);
+  const Vector<T> ones = Vector<T>::Ones(D);
   struct Potentials {
     std::vector<double> v;
     Potentials& operator+=(const Potentials& o) {
@@ -95,15 +114,14 @@ std::vector<double> trial_potentials(const ConstMatrixRef<T>& x, const Vector<do
       return *this;
     }
   };
-  return reduce_blocks<Potentials>(
+  return reduce_blocks_with<Potentials, BlockWorkspace<T>>(
              x.rows(), n * D, Index(sizeof(double)) * n,
              [&] { return Potentials{std::vector<double>(static_cast<size_t>(n), 0.0)}; },
-             [&](Potentials& acc, RowRange r) {
-               const auto xb = x.middleRows(r.begin, r.size());
+             [&](Potentials& acc, BlockWorkspace<T>& ws, RowRange r) {
+               block_distances<T>(x.middleRows(r.begin, r.size()), c, ones, ws);
                for (Index t = 0; t < n; ++t) {
-                 const RowMatrix<T> diff = xb.rowwise() - c.row(t);
                  auto d = dist.col(t).segment(r.begin, r.size());
-                 d = diff.rowwise().squaredNorm().template cast<double>();
+                 d = ws.y.col(t).template cast<double>();
                  acc.v[static_cast<size_t>(t)] +=
                      sw.segment(r.begin, r.size()).dot(d2.segment(r.begin, r.size()).cwiseMin(d));
                }
@@ -188,19 +206,23 @@ struct KMeansResult {
 
 namespace detail {
 
-// The nearest of K centres c (K, D) to rows of X: labels_i = argmin_k
+// The nearest of the centres c (K, D) to rows of X: labels_i = argmin_k
 // |x_i - c_k|^2 (ties to the lowest k) and, when asked, d2_i = that minimum.
-// The distances are ranked by one GEMM per block in double,
-// |x - m|^2 - 2 (x - m).(c - m) + |c - m|^2 about the centres' mean m; a row
-// whose two nearest are closer than that form's rounding (and the rounding of
-// the exact distances in T) is ranked again by the exact distances
-// |x_i - c_k|^2 in T, of differences in our own memory. The labels are thus
+// Up to kGemmFeatures features the distances are block_distances'. Beyond,
+// where a transposed block no longer stays in L1 through K passes, they are
+// ranked by one GEMM per block in double, |x - m|^2 - 2 (x - m).(c - m) +
+// |c - m|^2 about the centres' mean m, and a row whose two nearest are closer
+// than that form's rounding (and that of the exact distances in T) is ranked
+// again by the exact distances; d2 is always exact. Either way the labels are
 // those of the exact distances, whatever the blocking.
 template <class T>
 class NearestCentres {
  public:
+  static constexpr Index kGemmFeatures = 32;
+
   explicit NearestCentres(const RowMatrix<T>& c)
       : c_(c),
+        ones_(Vector<T>::Ones(c.cols())),
         m_(c.template cast<double>().colwise().mean()),
         cc_(c.template cast<double>().rowwise() - m_),
         cn_(cc_.rowwise().squaredNorm()),
@@ -208,16 +230,27 @@ class NearestCentres {
         rel_(8.0 * double(c.cols() + 2) * double(std::numeric_limits<T>::epsilon())) {}
 
   // Labels (and d2, if not null) of the rows r of x.
-  void assign(const ConstMatrixRef<T>& x, RowRange r, std::vector<int>& labels, Vector<double>* d2) const {
-    const Index K = c_.rows();
+  void assign(const ConstMatrixRef<T>& x, RowRange r, std::vector<int>& labels, Vector<double>* d2,
+              BlockWorkspace<T>& ws) const {
     const auto xb = x.middleRows(r.begin, r.size());
+    if (c_.cols() <= kGemmFeatures) {
+      block_distances<T>(xb, c_, ones_, ws);
+      for (Index i = 0; i < r.size(); ++i) {
+        Index best = 0;
+        for (Index k = 1; k < c_.rows(); ++k)
+          if (ws.y(i, k) < ws.y(i, best)) best = k;
+        labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
+        if (d2) (*d2)(r.begin + i) = double(ws.y(i, best));
+      }
+      return;
+    }
     const RowMatrix<double> xc = xb.template cast<double>().rowwise() - m_;
     const Vector<double> xn = xc.rowwise().squaredNorm();
     const RowMatrix<double> g = xc * cc_.transpose();
     for (Index i = 0; i < r.size(); ++i) {
       Index best = 0;
       double first = std::numeric_limits<double>::infinity(), second = first;
-      for (Index k = 0; k < K; ++k) {
+      for (Index k = 0; k < c_.rows(); ++k) {
         const double dist = xn(i) - 2.0 * g(i, k) + cn_(k);
         if (dist < first) {
           second = first;
@@ -229,7 +262,7 @@ class NearestCentres {
       }
       double nearest = -1;
       if (!(second - first > rel_ * (xn(i) + cn_max_))) {  // a near tie (or non-finite values): exact ranking
-        for (Index k = 0; k < K; ++k) {
+        for (Index k = 0; k < c_.rows(); ++k) {
           const double dist = exact(xb.row(i), k);
           if (k == 0 || dist < nearest) {
             nearest = dist;
@@ -250,6 +283,7 @@ class NearestCentres {
   }
 
   const RowMatrix<T>& c_;
+  Vector<T> ones_;
   Eigen::RowVectorXd m_;
   RowMatrix<double> cc_;
   Vector<double> cn_;
@@ -261,7 +295,8 @@ template <class T>
 void assign_nearest(const ConstMatrixRef<T>& x, const RowMatrix<T>& c, std::vector<int>& labels,
                     Vector<double>* d2 = nullptr) {
   const NearestCentres<T> nearest(c);
-  parallel_blocks(x.rows(), c.rows() * c.cols(), [&](RowRange r) { nearest.assign(x, r, labels, d2); });
+  parallel_blocks_with<BlockWorkspace<T>>(
+      x.rows(), c.rows() * c.cols(), [&](BlockWorkspace<T>& ws, RowRange r) { nearest.assign(x, r, labels, d2, ws); });
 }
 
 // Per-cluster weighted sums of the rows and of their weights, in double.
@@ -318,10 +353,10 @@ KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVe
     previous = result.labels;
     // Assignment and sums in one pass over X (the sums are wasted on the last, stable pass).
     const NearestCentres<T> nearest(centres);
-    const ClusterSums sums = reduce_blocks<ClusterSums>(
+    const ClusterSums sums = reduce_blocks_with<ClusterSums, BlockWorkspace<T>>(
         N, K * D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
-        [&](ClusterSums& acc, RowRange r) {
-          nearest.assign(x, r, result.labels, nullptr);
+        [&](ClusterSums& acc, BlockWorkspace<T>& ws, RowRange r) {
+          nearest.assign(x, r, result.labels, nullptr, ws);
           add_cluster_rows<T>(acc, x, sample_weight, result.labels, r);
         });
     if ((labels_stable = result.labels == previous)) break;
