@@ -10,9 +10,11 @@ restarts, warm start) run in C++, which calls back into Python only for
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any, BinaryIO
@@ -29,7 +31,7 @@ from . import _model_format, _native
 from ._chunks import ChunkedSource, chunked_source, init_sample_rows
 from ._covariance import COVARIANCE_TYPES, native_layout, parameter_shape, user_layout
 from ._statistics import SufficientStatistics
-from ._validation import native_array, working_dtype
+from ._validation import native_array, plain_samples, working_dtype
 
 __all__ = ["GaussianMixture"]
 
@@ -187,6 +189,30 @@ def _statistics_as(st, dtype):
     )
 
 
+#: id(estimator) -> (weakref to it, weights_, means_, precisions_cholesky_, key, model):
+#: the model arrays of its last evaluation (``GaussianMixture._evaluation_model``). Kept
+#: here, not on the estimator, so that evaluation leaves ``__dict__`` as it was (a
+#: scikit-learn estimator check) and pickles, copies and clones never carry it; an
+#: entry goes when its estimator does.
+_EVALUATION_MODELS: dict[int, tuple[Any, ...]] = {}
+
+
+def _forget_evaluation_model(ref: weakref.ref, key: int) -> None:
+    """Weak-reference callback: drop the cached model of an estimator that is being freed."""
+    entry = _EVALUATION_MODELS.get(key)
+    if entry is not None and entry[0] is ref:
+        _EVALUATION_MODELS.pop(key, None)
+
+
+def _mean(values: NDArray[np.floating[Any]]) -> float:
+    """``float(values.mean())`` of a non-empty 1-D array, the same bits without ``mean``'s Python overhead.
+
+    ``ndarray.mean`` sums with ``np.add.reduce`` (pairwise, in the array's
+    float dtype) and divides by the count in that dtype: so does this.
+    """
+    return float(np.add.reduce(values) / values.shape[0])
+
+
 def information_criteria(model: GaussianMixture, X: ArrayLike) -> tuple[float, float, float]:
     """(total log-likelihood, BIC, AIC) of a fitted ``model`` on ``X``, from one pass over ``X``.
 
@@ -196,7 +222,7 @@ def information_criteria(model: GaussianMixture, X: ArrayLike) -> tuple[float, f
     """
     log_prob = model.score_samples(X)  # validates X, once
     n_samples = log_prob.shape[0]
-    mean = float(log_prob.mean())  # as score() computes it
+    mean = _mean(log_prob)  # as score() computes it
     n_parameters = model._n_parameters()
     bic = -2 * mean * n_samples + n_parameters * np.log(n_samples)
     aic = -2 * mean * n_samples + 2 * n_parameters
@@ -356,6 +382,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+
+    def set_params(self, **params: Any) -> GaussianMixture:
+        """Set the parameters of this estimator (scikit-learn's ``set_params``).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self._forget_evaluation_model()
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------ fit
 
@@ -551,6 +592,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _set_parameters(self, weights, means, covariances, chol, n_features):
         """The fitted parameters from native-layout arrays."""
+        self._forget_evaluation_model()
         self.weights_ = weights
         self.means_ = means
         self.covariances_ = user_layout(covariances, self.covariance_type, n_features)
@@ -803,7 +845,31 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # ------------------------------------------------------------ evaluate
 
     def _evaluation_args(self, X, ensure_min_samples=1):
-        """Validated X and model arrays in one working dtype for ``_native``."""
+        """Validated X and model arrays in one working dtype for ``_native``.
+
+        When X is plain (``plain_samples``: a C-contiguous, finite float64 or
+        float32 ndarray with ``n_features_in_`` columns), the model was fitted
+        without feature names and its arrays are plain too
+        (``_evaluation_model``), the checks below would all pass and change
+        nothing: they are skipped, with their fixed cost (about 0.1 ms, most of
+        a call on a few rows). Everything else takes the path below, whose
+        errors and warnings are the reference.
+        """
+        n_features = getattr(self, "n_features_in_", None)
+        if (
+            type(n_features) is int
+            and getattr(self, "feature_names_in_", None) is None
+            and not hasattr(self, "__sklearn_is_fitted__")
+            and plain_samples(X, n_features, ensure_min_samples)
+        ):
+            model = self._evaluation_model(X.dtype)
+            if model is not None:
+                dtype, *args = model
+                return (*args, native_array(X, dtype))
+        return self._checked_evaluation_args(X, ensure_min_samples)
+
+    def _checked_evaluation_args(self, X, ensure_min_samples=1):
+        """``_evaluation_args`` through scikit-learn's checks, for any X."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=ensure_min_samples)
         dtype = working_dtype(X, self.means_)
@@ -840,6 +906,69 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     f"{self.covariance_type!r} with means_ of shape {means.shape}"
                 )
 
+    def _evaluation_model(self, x_dtype: np.dtype[Any]) -> tuple[Any, ...] | None:
+        """(working dtype, ``*_model_args(dtype)``) for X of ``x_dtype``, for a fitted model; None if not plain.
+
+        The model is plain when ``weights_``, ``means_`` and
+        ``precisions_cholesky_`` are ndarrays that ``_model_args`` passes on
+        as they are (C-contiguous, in the working dtype): its result then
+        holds these very arrays (or views of them), so it can be reused
+        while they are the same objects with the same shape, strides and
+        dtype, and ``covariance_type`` and ``n_features_in_`` are unchanged,
+        which a key of those checks on every call. Values changed in place
+        are seen (the native call reads the arrays themselves, and checks
+        their values every time); an attribute assigned anew, reshaped or
+        retyped misses the key and is checked again. A model whose arrays
+        need converting (say float32 parameters evaluated on float64 X) is
+        converted on every call, as before. With these fitted attributes
+        present, ``check_is_fitted`` would pass (the caller has made sure
+        that no ``__sklearn_is_fitted__`` says otherwise).
+        """
+        state = self.__dict__
+        weights, means, chol = state.get("weights_"), state.get("means_"), state.get("precisions_cholesky_")
+        covariance_type = self.covariance_type
+        if not (
+            type(weights) is np.ndarray
+            and type(means) is np.ndarray
+            and type(chol) is np.ndarray
+            and type(covariance_type) is str
+        ):
+            return None
+        dtype = np.float32 if x_dtype == np.float32 and means.dtype == np.float32 else np.float64  # working_dtype
+        key = (
+            covariance_type,
+            state.get("n_features_in_"),
+            dtype,
+            weights.shape,
+            weights.strides,
+            weights.dtype,
+            means.shape,
+            means.strides,
+            means.dtype,
+            chol.shape,
+            chol.strides,
+            chol.dtype,
+        )
+        entry = _EVALUATION_MODELS.get(id(self))
+        if (
+            entry is not None
+            and entry[0]() is self
+            and entry[1] is weights
+            and entry[2] is means
+            and entry[3] is chol
+            and entry[4] == key
+        ):
+            return entry[5]
+        model = (dtype, *self._model_args(dtype))  # checks the shapes; raises as the general path would
+        if model[2] is weights and model[3] is means and native_array(chol, dtype) is chol:
+            ref = weakref.ref(self, functools.partial(_forget_evaluation_model, key=id(self)))
+            _EVALUATION_MODELS[id(self)] = (ref, weights, means, chol, key, model)
+        return model
+
+    def _forget_evaluation_model(self) -> None:
+        """Drop the cached model of ``_evaluation_model`` (new parameters: fit, partial_fit, set_params)."""
+        _EVALUATION_MODELS.pop(id(self), None)
+
     def _model_args(self, dtype: DTypeLike) -> tuple[str, NDArray[Any], NDArray[Any], NDArray[Any]]:
         """The fitted model as ``_native`` takes it: (covariance_type, weights, means, precisions_cholesky)."""
         self._check_fitted_shapes("weights_", "precisions_cholesky_")
@@ -875,7 +1004,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         float
         """
-        return float(self.score_samples(X).mean())
+        return _mean(self.score_samples(X))
 
     def predict(self, X: ArrayLike) -> NDArray[np.int64]:
         """Most probable component of each sample.

@@ -39,6 +39,43 @@ def working_dtype(*arrays: _HasDtype) -> type[np.float32] | type[np.float64]:
     return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
 
 
+#: The dtypes that ``check_array(dtype=[float64, float32])`` keeps as they are (native byte order).
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+#: Up to this many values finiteness is checked value by value; above, on their sum (no temporary as large as X).
+_ELEMENTWISE_FINITE_SIZE = 1 << 16
+
+
+def plain_samples(X: object, n_features: int | None, min_samples: int) -> bool:
+    """Whether ``check_array(X, dtype=[float64, float32])`` would return ``X`` itself without complaint.
+
+    True for what ``X`` usually is: an ndarray (not a subclass) of native
+    float64 or float32, 2-D, C-contiguous, with at least ``min_samples`` rows
+    and at least one column (``n_features`` of them unless None), all
+    finite. A caller that gets True may skip scikit-learn's ``validate_data``,
+    whose fixed cost (tens of microseconds) is most of a small call's time;
+    anything else, including every input it would reject or warn about, goes
+    through ``validate_data``, so its errors and warnings stay the reference.
+    Feature names are the caller's part: an ndarray has none.
+
+    A sum that overflows to infinity (finite but huge values) answers False,
+    leaving the element-wise verdict to ``validate_data``.
+    """
+    if not (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in _FLOAT_DTYPES
+        and X.flags.c_contiguous
+        and X.shape[0] >= min_samples
+        and X.shape[1] >= 1
+        and (n_features is None or X.shape[1] == n_features)
+    ):
+        return False
+    if X.size <= _ELEMENTWISE_FINITE_SIZE:
+        return bool(np.isfinite(X).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.add.reduce(X, axis=None)))
+
+
 def _shape_error(name, got, expected):
     return ValueError(f"{name} has shape {got}, expected {expected}")
 
