@@ -229,9 +229,11 @@ class NearestCentres {
         cn_max_(cn_.maxCoeff()),
         rel_(8.0 * double(c.cols() + 2) * double(std::numeric_limits<T>::epsilon())) {}
 
-  // Labels (and d2, if not null) of the rows r of x.
+  // Labels (and d2, if not null) of the rows r of x; next_d2, if not null,
+  // receives a lower bound on each row's second smallest squared distance
+  // (the computed one, or less; infinity when K = 1).
   void assign(const ConstMatrixRef<T>& x, RowRange r, std::vector<int>& labels, Vector<double>* d2,
-              BlockWorkspace<T>& ws) const {
+              BlockWorkspace<T>& ws, Vector<double>* next_d2 = nullptr) const {
     const auto xb = x.middleRows(r.begin, r.size());
     if (c_.cols() <= kGemmFeatures) {
       block_distances<T>(xb, c_, ones_, ws);
@@ -241,6 +243,12 @@ class NearestCentres {
           if (ws.y(i, k) < ws.y(i, best)) best = k;
         labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
         if (d2) (*d2)(r.begin + i) = double(ws.y(i, best));
+        if (next_d2) {
+          double next = std::numeric_limits<double>::infinity();
+          for (Index k = 0; k < c_.rows(); ++k)
+            if (k != best) next = std::min(next, double(ws.y(i, k)));
+          (*next_d2)(r.begin + i) = next;
+        }
       }
       return;
     }
@@ -272,8 +280,17 @@ class NearestCentres {
       }
       labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
       if (d2) (*d2)(r.begin + i) = nearest >= 0 ? nearest : exact(xb.row(i), best);
+      if (next_d2) {  // the GEMM form's second smallest, less its rounding: a lower bound
+        double next = std::numeric_limits<double>::infinity();
+        for (Index k = 0; k < c_.rows(); ++k)
+          if (k != best) next = std::min(next, xn(i) - 2.0 * g(i, k) + cn_(k));
+        (*next_d2)(r.begin + i) = std::max(0.0, next - rel_ * (xn(i) + cn_max_));
+      }
     }
   }
+
+  // Relative error bound of the squared distances (and of the GEMM form, relative to |x - m|^2 + max |c - m|^2).
+  double relative_error() const { return rel_; }
 
  private:
   template <class Row>
@@ -338,33 +355,100 @@ ClusterSums cluster_sums_unchecked(const ConstMatrixRef<T>& x, const ConstVector
       [&](ClusterSums& acc, RowRange r) { add_cluster_rows<T>(acc, x, sample_weight, labels, r); });
 }
 
-// kmeans_lloyd on arguments already checked.
+// Per-chunk scratch of Lloyd's pass: the rows whose label is in doubt,
+// gathered, and what NearestCentres makes of them.
+template <class T>
+struct LloydScratch {
+  BlockWorkspace<T> ws;
+  std::vector<Index> rows;
+  RowMatrix<T> x;
+  std::vector<int> labels;
+  Vector<double> d2, second;
+};
+
+// kmeans_lloyd on arguments already checked. The assignment keeps Hamerly's
+// bounds (2010) per row: upper_i >= |x_i - c_a| for its label a and lower_i
+// <= min_{k != a} |x_i - c_k|, moved each iteration by the centres' shifts
+// (triangle inequality). A row with upper_i < max(lower_i, half the distance
+// from c_a to the nearest other centre) keeps its label without computing
+// a distance; otherwise upper_i is tightened to |x_i - c_a|, and if still in
+// doubt every distance of the row is computed. The bounds carry a relative
+// margin above the rounding of the computed distances, so the labels are
+// exactly those that computing every distance gives, as are the sums (same
+// blocks, same order).
 template <class T>
 KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                        RowMatrix<T> centres, Index max_iter, double tol) {
   const Index N = x.rows(), K = centres.rows(), D = centres.cols();
   const double threshold = tol * detail::mean_variance<T>(x);
+  const double margin = NearestCentres<T>(centres).relative_error();
+  const double up = 1 + margin, down = 1 - margin;
 
   KMeansResult<T> result;
   result.labels.assign(static_cast<size_t>(N), -1);
+  Vector<double> upper(N), lower(N);
+  Vector<double> moved_by = Vector<double>::Zero(K);  // |c_k - c_k(previous iteration)|
+  bool bounded = false;
   std::vector<int> previous;
   bool labels_stable = false;
   for (result.n_iter = 1; result.n_iter <= max_iter; ++result.n_iter) {
     previous = result.labels;
-    // Assignment and sums in one pass over X (the sums are wasted on the last, stable pass).
     const NearestCentres<T> nearest(centres);
-    const ClusterSums sums = reduce_blocks_with<ClusterSums, BlockWorkspace<T>>(
+    const RowMatrix<double> c = centres.template cast<double>();
+    Vector<double> half_gap = Vector<double>::Constant(K, std::numeric_limits<double>::infinity());
+    for (Index k = 0; k < K; ++k)
+      for (Index j = 0; j < K; ++j)
+        if (j != k) half_gap(k) = std::min(half_gap(k), 0.5 * (c.row(k) - c.row(j)).norm() * down);
+    Index fastest = 0;
+    moved_by.maxCoeff(&fastest);
+    double others = 0;  // the largest shift but the fastest centre's
+    for (Index k = 0; k < K; ++k)
+      if (k != fastest) others = std::max(others, moved_by(k));
+    const ClusterSums sums = reduce_blocks_with<ClusterSums, LloydScratch<T>>(
         N, K * D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
-        [&](ClusterSums& acc, BlockWorkspace<T>& ws, RowRange r) {
-          nearest.assign(x, r, result.labels, nullptr, ws);
+        [&](ClusterSums& acc, LloydScratch<T>& s, RowRange r) {
+          s.rows.clear();
+          if (!bounded) {
+            for (Index i = r.begin; i < r.end; ++i) s.rows.push_back(i);
+          } else {
+            for (Index i = r.begin; i < r.end; ++i) {
+              const int a = result.labels[static_cast<size_t>(i)];
+              upper(i) += moved_by(a) * up;
+              lower(i) -= (a == fastest ? others : moved_by(fastest)) * up;
+              const double bound = std::max(lower(i), half_gap(a));
+              if (upper(i) < bound) continue;
+              upper(i) = (x.row(i).template cast<double>() - c.row(a)).norm() * up;
+              if (upper(i) < bound) continue;
+              s.rows.push_back(i);
+            }
+          }
+          const Index n = static_cast<Index>(s.rows.size());
+          if (n) {
+            s.x.resize(n, D);
+            for (Index j = 0; j < n; ++j) s.x.row(j) = x.row(s.rows[static_cast<size_t>(j)]);
+            s.labels.resize(static_cast<size_t>(n));
+            s.d2.resize(n);
+            s.second.resize(n);
+            nearest.assign(s.x, RowRange{0, n}, s.labels, &s.d2, s.ws, &s.second);
+            for (Index j = 0; j < n; ++j) {
+              const Index i = s.rows[static_cast<size_t>(j)];
+              result.labels[static_cast<size_t>(i)] = s.labels[static_cast<size_t>(j)];
+              upper(i) = std::sqrt(s.d2(j)) * up;
+              lower(i) = std::sqrt(s.second(j)) * down;
+            }
+          }
           add_cluster_rows<T>(acc, x, sample_weight, result.labels, r);
         });
+    bounded = true;
     if ((labels_stable = result.labels == previous)) break;
     double shift = 0;
     for (Index k = 0; k < K; ++k) {
+      moved_by(k) = 0;
       if (!(sums.weights(k) > 0)) continue;
       const Vector<T> moved = (sums.sums.row(k) / sums.weights(k)).transpose().template cast<T>();
-      shift += (moved.transpose() - centres.row(k)).template cast<double>().squaredNorm();
+      const double squared = (moved.transpose() - centres.row(k)).template cast<double>().squaredNorm();
+      shift += squared;
+      moved_by(k) = std::sqrt(squared);
       centres.row(k) = moved.transpose();
     }
     if (shift <= threshold) break;
