@@ -227,7 +227,7 @@ class NearestCentres {
         cc_(c.template cast<double>().rowwise() - m_),
         cn_(cc_.rowwise().squaredNorm()),
         cn_max_(cn_.maxCoeff()),
-        rel_(8.0 * double(c.cols() + 2) * double(std::numeric_limits<T>::epsilon())) {}
+        rel_(relative_error(c.cols())) {}
 
   // Labels (and d2, if not null) of the rows r of x; next_d2, if not null,
   // receives a lower bound on each row's second smallest squared distance
@@ -289,8 +289,9 @@ class NearestCentres {
     }
   }
 
-  // Relative error bound of the squared distances (and of the GEMM form, relative to |x - m|^2 + max |c - m|^2).
-  double relative_error() const { return rel_; }
+  // A bound on the relative rounding error of the squared distances of D
+  // features (and of the GEMM form's, relative to |x - m|^2 + max |c - m|^2).
+  static double relative_error(Index D) { return 8.0 * double(D + 2) * double(std::numeric_limits<T>::epsilon()); }
 
  private:
   template <class Row>
@@ -381,7 +382,7 @@ KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVe
                                        RowMatrix<T> centres, Index max_iter, double tol) {
   const Index N = x.rows(), K = centres.rows(), D = centres.cols();
   const double threshold = tol * detail::mean_variance<T>(x);
-  const double margin = NearestCentres<T>(centres).relative_error();
+  const double margin = NearestCentres<T>::relative_error(D);
   const double up = 1 + margin, down = 1 - margin;
 
   KMeansResult<T> result;
