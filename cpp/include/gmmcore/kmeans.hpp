@@ -409,8 +409,12 @@ KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVe
         N, K * D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
         [&](ClusterSums& acc, LloydScratch<T>& s, RowRange r) {
           s.rows.clear();
-          if (!bounded) {
-            for (Index i = r.begin; i < r.end; ++i) s.rows.push_back(i);
+          if (!bounded) {  // every distance, straight into the bounds
+            nearest.assign(x, r, result.labels, &upper, s.ws, &lower);
+            for (Index i = r.begin; i < r.end; ++i) {
+              upper(i) = std::sqrt(upper(i)) * up;
+              lower(i) = std::sqrt(lower(i)) * down;
+            }
           } else {
             for (Index i = r.begin; i < r.end; ++i) {
               const int a = result.labels[static_cast<size_t>(i)];
