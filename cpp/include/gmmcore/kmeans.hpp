@@ -47,18 +47,29 @@ void update_closest(const ConstMatrixRef<T>& x, const Eigen::Ref<const Vector<T>
   });
 }
 
-// Index i with probability p_i / sum(p), by inverse transform on the prefix sums.
-inline Index sample_index(const Vector<double>& p, double u) {
-  const double target = u * p.sum();
-  double acc = 0;
-  for (Index i = 0; i < p.size(); ++i) {
-    acc += p(i);
-    if (acc > target) return i;
+// Index i with probability p_i / sum(p), by inverse transform on the prefix
+// sums: the first i whose running sum (in order) exceeds u sum(p), else the
+// last positive p_i. Built once per p, it draws any number of indices.
+class IndexSampler {
+ public:
+  explicit IndexSampler(const Vector<double>& p) : p_(p), total_(p.sum()), prefix_(static_cast<size_t>(p.size())) {
+    double acc = 0;
+    for (Index i = 0; i < p.size(); ++i) prefix_[static_cast<size_t>(i)] = acc += p(i);
   }
-  for (Index i = p.size() - 1; i > 0; --i)
-    if (p(i) > 0) return i;
-  return 0;
-}
+  Index operator()(double u) const {
+    const double target = u * total_;
+    const auto first = std::upper_bound(prefix_.begin(), prefix_.end(), target);
+    if (first != prefix_.end()) return static_cast<Index>(first - prefix_.begin());
+    for (Index i = p_.size() - 1; i > 0; --i)
+      if (p_(i) > 0) return i;
+    return 0;
+  }
+
+ private:
+  const Vector<double>& p_;
+  double total_;
+  std::vector<double> prefix_;
+};
 
 struct ColumnSums {
   Vector<double> sum;
@@ -146,7 +157,7 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
   const Vector<double> sw =
       sample_weight.size() ? Vector<double>(sample_weight.template cast<double>()) : Vector<double>::Ones(N);
   const Index n_trials = 2 + static_cast<Index>(std::log(double(n_clusters)));
-  std::vector<Index> centres{detail::sample_index(sw, rng.uniform())};
+  std::vector<Index> centres{detail::IndexSampler(sw)(rng.uniform())};
   Vector<double> closest = Vector<double>::Constant(N, std::numeric_limits<double>::infinity());
   detail::update_closest<T>(x, x.row(centres[0]).transpose(), closest);
   Eigen::MatrixXd trial_dist(n_clusters > 1 ? N : 0, n_trials);  // |x_i - c_t|^2 of the current trials
@@ -167,7 +178,8 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
       continue;
     }
     std::vector<Index> trials(static_cast<size_t>(n_trials));
-    for (Index& candidate : trials) candidate = detail::sample_index(p, rng.uniform());
+    const detail::IndexSampler sample(p);
+    for (Index& candidate : trials) candidate = sample(rng.uniform());
     const std::vector<double> potentials = detail::trial_potentials<T>(x, sw, closest, trials, trial_dist);
     // The first of the lowest potentials (the first trial also when distances overflow to inf).
     size_t best = 0;
