@@ -33,13 +33,14 @@ def is_dask_collection(X: object) -> bool:
     return dask.is_dask_collection(X)
 
 
-def _is_dataframe(X: object) -> bool:
+def is_dataframe(X: object) -> bool:
+    """Whether X is a dask DataFrame (it has columns and converts to a dask array)."""
     return hasattr(X, "to_dask_array") and hasattr(X, "columns")
 
 
 def as_dask_array(X: Any, name: str = "X") -> da.Array:
     """X (dask array, dask DataFrame, or anything NumPy reads) as a 2-D dask array, all columns per block."""
-    if _is_dataframe(X):
+    if is_dataframe(X):
         X = X.to_dask_array()  # block sizes are computed after persisting
     elif not isinstance(X, da.Array):
         if dask.is_dask_collection(X):
@@ -53,11 +54,6 @@ def as_dask_array(X: Any, name: str = "X") -> da.Array:
     if X.shape[1] < 1:
         raise ValueError(f"{name} must have at least one feature (column), got shape {X.shape}")
     return X.rechunk({1: -1})
-
-
-def evaluation_dtype(X: da.Array) -> np.dtype:
-    """float32 data evaluate in float32, every other real dtype in float64 (as the in-memory estimator)."""
-    return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
 
 
 def _contiguous(block: np.ndarray, dtype: np.dtype) -> np.ndarray:

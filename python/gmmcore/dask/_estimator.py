@@ -30,6 +30,7 @@ from ._blocks import (
     broadcast,
     compute,
     is_dask_collection,
+    is_dataframe,
     merge_statistics,
     rows_named,
     tree_reduce,
@@ -160,7 +161,7 @@ class GaussianMixture(_LocalGaussianMixture):
         given, do_init, seed = self._starting_point(n_features, dtype)
         summary = None
         if do_init and not all(len(part) for part in (given[0], given[1], given[3])):
-            summary = _init.Summary(blocks, split_every)
+            summary = _init.Summary(blocks)
             if not (summary.total_weight > 0 and np.isfinite(summary.total_weight)):
                 raise ValueError("sample_weight must have a positive, finite sum")
 
@@ -275,7 +276,7 @@ class GaussianMixture(_LocalGaussianMixture):
 
 def _frame_meta(X):
     """A dask DataFrame's empty pandas twin (its column names, as scikit-learn reads them), else X."""
-    return X._meta if hasattr(X, "to_dask_array") and hasattr(X, "columns") else X
+    return X._meta if is_dataframe(X) else X
 
 
 def _copy_fitted(source, target):

@@ -38,7 +38,7 @@ KMEANS_TOL = 1e-4
 class Summary:
     """What one pass over the data tells: rows, total weight, unweighted column means and variances."""
 
-    def __init__(self, blocks: Blocks, split_every: int) -> None:
+    def __init__(self, blocks: Blocks) -> None:
         parts = blocks.map(_moments)
         counts, weights, means, m2 = _merge_moments(compute(*parts))
         self.n_samples = int(counts)
