@@ -53,6 +53,52 @@ Problem<T> make_problem(Index n, Index d, Index k, unsigned seed = 0) {
   return p;
 }
 
+// Long double matrices for brute-force references.
+using LMatrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using LVector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
+
+const gmmcore::CovarianceType kTypes[] = {gmmcore::CovarianceType::full, gmmcore::CovarianceType::tied,
+                                          gmmcore::CovarianceType::diag, gmmcore::CovarianceType::spherical};
+
+const gmmcore::InitMethod kInits[] = {gmmcore::InitMethod::kmeans, gmmcore::InitMethod::kmeans_plusplus,
+                                      gmmcore::InitMethod::random, gmmcore::InitMethod::random_from_data};
+
+template <class T>
+const char* float_name() {
+  return sizeof(T) == 4 ? "float32" : "float64";
+}
+
+// K x D centres: N(0, spread^2) entries plus `offset`.
+inline RowMatrix<double> make_centres(Index K, Index D, double spread, double offset, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  RowMatrix<double> c(K, D);
+  for (Index k = 0; k < K; ++k)
+    for (Index d = 0; d < D; ++d) c(k, d) = offset + spread * normal(rng);
+  return c;
+}
+
+// n rows, row i = centres.row(i % K) + N(0, I).
+template <class T>
+RowMatrix<T> make_data(const RowMatrix<double>& centres, Index n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  RowMatrix<T> x(n, centres.cols());
+  for (Index i = 0; i < n; ++i)
+    for (Index d = 0; d < x.cols(); ++d) x(i, d) = T(centres(i % centres.rows(), d) + normal(rng));
+  return x;
+}
+
+// Sample weights in [0, 2], every 7th exactly 0.
+template <class T>
+Vector<T> make_weights(Index n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(0.0, 2.0);
+  Vector<T> w(n);
+  for (Index i = 0; i < n; ++i) w(i) = i % 7 == 3 ? T(0) : T(uniform(rng));
+  return w;
+}
+
 // m as a complete starting point of fit_mixture.
 template <class T>
 gmmcore::InitialParams<T> given_from(const gmmcore::Mixture<T>& m) {

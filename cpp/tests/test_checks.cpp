@@ -19,9 +19,6 @@ bool contains(const std::exception& e, const std::string& text) {
   return std::string(e.what()).find(text) != std::string::npos;
 }
 
-constexpr CovarianceType kTypes[] = {CovarianceType::full, CovarianceType::tied, CovarianceType::diag,
-                                     CovarianceType::spherical};
-
 // A valid mixture of K components in D dimensions: unit covariances, P = I.
 Mixture<double> unit_mixture(CovarianceType type, Index K, Index D) {
   Mixture<double> m;

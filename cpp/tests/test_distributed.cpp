@@ -37,56 +37,12 @@ using gmmcore::InitMethod;
 using gmmcore::Mixture;
 using gmmcore::Statistics;
 
-using LMatrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using LVector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
-
-const CovarianceType kTypes[] = {CovarianceType::full, CovarianceType::tied, CovarianceType::diag,
-                                 CovarianceType::spherical};
-const InitMethod kInits[] = {InitMethod::kmeans, InitMethod::kmeans_plusplus, InitMethod::random,
-                             InitMethod::random_from_data};
-
-template <class T>
-const char* float_name() {
-  return sizeof(T) == 4 ? "float32" : "float64";
-}
-
 std::string label(const std::string& what, CovarianceType type, const char* t) {
   return what + " [" + gmmcore::covariance_type_name(type) + ", " + t + "]";
 }
 
 // ---------------------------------------------------------------------------
 // Data
-
-// K x D centres: N(0, spread^2) entries plus `offset`.
-RowMatrix<double> make_centres(Index K, Index D, double spread, double offset, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  RowMatrix<double> c(K, D);
-  for (Index k = 0; k < K; ++k)
-    for (Index d = 0; d < D; ++d) c(k, d) = offset + spread * normal(rng);
-  return c;
-}
-
-// n rows, row i = centres.row(i % K) + N(0, I).
-template <class T>
-RowMatrix<T> make_data(const RowMatrix<double>& centres, Index n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  RowMatrix<T> x(n, centres.cols());
-  for (Index i = 0; i < n; ++i)
-    for (Index d = 0; d < x.cols(); ++d) x(i, d) = T(centres(i % centres.rows(), d) + normal(rng));
-  return x;
-}
-
-// Sample weights in [0, 2], every 7th exactly 0.
-template <class T>
-Vector<T> make_weights(Index n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> uniform(0.0, 2.0);
-  Vector<T> w(n);
-  for (Index i = 0; i < n; ++i) w(i) = i % 7 == 3 ? T(0) : T(uniform(rng));
-  return w;
-}
 
 // n labels: -1 for about one row in ten, else uniform in [0, used).
 std::vector<int> make_labels(Index n, int used, unsigned seed) {

@@ -34,11 +34,6 @@ using gmmcore::InitialParams;
 using gmmcore::InitMethod;
 using gmmcore::Mixture;
 
-const CovarianceType kTypes[] = {CovarianceType::full, CovarianceType::tied, CovarianceType::diag,
-                                 CovarianceType::spherical};
-const InitMethod kInits[] = {InitMethod::kmeans, InitMethod::kmeans_plusplus, InitMethod::random,
-                             InitMethod::random_from_data};
-
 const char* name_of(CovarianceType t) {
   switch (t) {
     case CovarianceType::full: return "full";
@@ -57,11 +52,6 @@ const char* name_of(InitMethod m) {
     case InitMethod::random_from_data: return "random_from_data";
   }
   return "?";
-}
-
-template <class T>
-const char* name_of_t() {
-  return sizeof(T) == 4 ? "float32" : "float64";
 }
 
 // ---------------------------------------------------------------------------
@@ -440,7 +430,7 @@ void check_fit_against_reference(double rtol) {
       for (bool weighted : {false, true})
         for (Index max_iter : {Index(1), Index(3)}) {
           std::ostringstream ctx;
-          ctx << name_of_t<T>() << " " << name_of(type) << " D=" << D << (weighted ? " weighted" : "")
+          ctx << float_name<T>() << " " << name_of(type) << " D=" << D << (weighted ? " weighted" : "")
               << " max_iter=" << max_iter;
           const std::string c = ctx.str();
           RefMixture ref0;
@@ -482,7 +472,7 @@ void check_evaluation(double rtol) {
     const auto prob = make_problem<T>(N, D, K, unsigned(21 + D));
     const RowMatrix<double> xd = prob.x.template cast<double>();
     for (CovarianceType type : kTypes) {
-      const std::string c = std::string(name_of_t<T>()) + " " + name_of(type) + " D=" + std::to_string(D);
+      const std::string c = std::string(float_name<T>()) + " " + name_of(type) + " D=" + std::to_string(D);
       RefMixture ref0;
       const auto given = make_initial<T>(type, prob.x, K, unsigned(D), ref0);
       const auto r = fit<T>(prob.x, Vector<T>(), options(type, K, 4, 0.0, 1e-3), given);
@@ -669,7 +659,7 @@ void check_initialisations_fit_blobs() {
   const Index K = 3;
   for (CovarianceType type : kTypes)
     for (InitMethod init : kInits) {
-      const std::string c = std::string(name_of_t<T>()) + " " + name_of(type) + " " + name_of(init);
+      const std::string c = std::string(float_name<T>()) + " " + name_of(type) + " " + name_of(init);
       // 'random' starts every component near the overall mean, where the
       // lower bound hardly moves for the first iterations: with tol = 1e-3 it
       // stops there at iteration 2 (as scikit-learn does), so it gets a tight tol.
@@ -966,7 +956,7 @@ void check_degenerate() {
   outliers.bottomRows(3) << T(1e6), T(1e6), T(1e6 + 1), T(1e6), T(-1e6), T(0);
 
   for (CovarianceType type : kTypes) {
-    const std::string c = std::string(name_of_t<T>()) + " " + name_of(type);
+    const std::string c = std::string(float_name<T>()) + " " + name_of(type);
     FitOptions opt = options(type, 2, 100, 1e-3, 1e-6);
     // Duplicated points, default reg_covar: finite, the collapsed cluster's
     // variances are reg_covar (tied: pooled with the other cluster's).

@@ -27,54 +27,12 @@ using gmmcore::InitialParams;
 using gmmcore::Mixture;
 using gmmcore::Statistics;
 
-using LMatrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using LVector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
-
-const CovarianceType kTypes[] = {CovarianceType::full, CovarianceType::tied, CovarianceType::diag,
-                                 CovarianceType::spherical};
-
-template <class T>
-const char* float_name() {
-  return sizeof(T) == 4 ? "float32" : "float64";
-}
-
 std::string label(const char* what, CovarianceType type, const char* t) {
   return std::string(what) + " [" + gmmcore::covariance_type_name(type) + ", " + t + "]";
 }
 
 // ---------------------------------------------------------------------------
 // Data and mixtures
-
-// K x D centres: N(0, spread^2) entries plus `offset`.
-RowMatrix<double> make_centres(Index K, Index D, double spread, double offset, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  RowMatrix<double> c(K, D);
-  for (Index k = 0; k < K; ++k)
-    for (Index d = 0; d < D; ++d) c(k, d) = offset + spread * normal(rng);
-  return c;
-}
-
-// n rows, row i = centres.row(i % K) + N(0, I).
-template <class T>
-RowMatrix<T> make_data(const RowMatrix<double>& centres, Index n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  RowMatrix<T> x(n, centres.cols());
-  for (Index i = 0; i < n; ++i)
-    for (Index d = 0; d < x.cols(); ++d) x(i, d) = T(centres(i % centres.rows(), d) + normal(rng));
-  return x;
-}
-
-// Sample weights in [0, 2], every 7th exactly 0.
-template <class T>
-Vector<T> make_weights(Index n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> uniform(0.0, 2.0);
-  Vector<T> w(n);
-  for (Index i = 0; i < n; ++i) w(i) = i % 7 == 3 ? T(0) : T(uniform(rng));
-  return w;
-}
 
 // A mixture of `type` with the given means: weights in [0.5, 1.5]
 // normalised; covariances A A^T / D + 0.5 I (full, tied) or variances in
