@@ -396,3 +396,14 @@ def test_a_pass_ships_the_parameters_once_not_per_task(client, on_cluster):
         graph_bytes = sum(len(pickle.dumps(task)) for task in dict(root.__dask_graph__()).values())
         assert graph_bytes < 3 * size, (graph_bytes, size)  # one copy per task would be 40 * size
         np.testing.assert_allclose(dask.compute(root)[0][2].sum(), 4000)
+
+
+def test_conversion_carries_a_partial_fit_stream(fitted):
+    """to_local keeps every fitted attribute, the stream's running statistics included."""
+    gm, X, _ = fitted
+    stream = gmmcore.dask.GaussianMixture.from_local(gm.to_local())
+    stream.partial_fit(X[:500])
+    local = stream.to_local()
+    assert local.n_steps_ == stream.n_steps_
+    assert local.statistics_ == stream.statistics_
+    np.testing.assert_array_equal(local.partial_fit(X[500:900]).means_, stream.partial_fit(X[500:900]).means_)

@@ -36,20 +36,6 @@ from ._blocks import (
     tree_reduce,
 )
 
-_FITTED = (
-    "weights_",
-    "means_",
-    "covariances_",
-    "precisions_",
-    "precisions_cholesky_",
-    "converged_",
-    "n_iter_",
-    "lower_bound_",
-    "lower_bounds_",
-    "n_features_in_",
-    "feature_names_in_",
-)
-
 
 class GaussianMixture(_LocalGaussianMixture):
     """Gaussian mixture fitted by EM on a dask array or DataFrame, on a dask cluster.
@@ -280,9 +266,9 @@ def _frame_meta(X):
 
 
 def _copy_fitted(source, target):
-    for name in _FITTED:
-        if hasattr(source, name):
-            value = getattr(source, name)
+    """``target`` with copies of the attributes fitting set on ``source`` (scikit-learn's trailing underscore)."""
+    for name, value in vars(source).items():
+        if name.endswith("_") and not name.startswith("_"):
             setattr(target, name, value.copy() if hasattr(value, "copy") else value)
     return target
 
