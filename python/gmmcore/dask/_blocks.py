@@ -38,14 +38,20 @@ def is_dataframe(X: object) -> bool:
     return hasattr(X, "to_dask_array") and hasattr(X, "columns")
 
 
+def _dask_array(value: Any, name: str, frame: str) -> da.Array:
+    """``value`` as a dask array: a dask DataFrame or Series converted, NumPy input wrapped in one block."""
+    if hasattr(value, "to_dask_array"):
+        return value.to_dask_array()
+    if isinstance(value, da.Array):
+        return value
+    if dask.is_dask_collection(value):
+        raise TypeError(f"{name} must be a dask array or {frame}, got {type(value).__name__}")
+    return da.from_array(np.asarray(value))
+
+
 def as_dask_array(X: Any, name: str = "X") -> da.Array:
     """X (dask array, dask DataFrame, or anything NumPy reads) as a 2-D dask array, all columns per block."""
-    if is_dataframe(X):
-        X = X.to_dask_array()  # block sizes are computed after persisting
-    elif not isinstance(X, da.Array):
-        if dask.is_dask_collection(X):
-            raise TypeError(f"{name} must be a dask array or dask DataFrame, got {type(X).__name__}")
-        X = da.from_array(np.asarray(X))
+    X = _dask_array(X, name, "dask DataFrame")  # a DataFrame's block sizes are computed after persisting
     if X.ndim != 2:
         raise ValueError(f"Expected 2D array for {name}, got an array of shape {X.shape}")
     kind = X.dtype.kind
@@ -126,12 +132,7 @@ def _known_chunks(a: da.Array) -> da.Array:
 
 def _aligned_weights(sample_weight: Any, X: da.Array) -> da.Array:
     """sample_weight as a 1-D dask array with X's row blocks (X's block sizes known)."""
-    if hasattr(sample_weight, "to_dask_array"):  # a dask Series
-        sample_weight = sample_weight.to_dask_array()
-    elif not isinstance(sample_weight, da.Array):
-        if dask.is_dask_collection(sample_weight):
-            raise TypeError(f"sample_weight must be a dask array or Series, got {type(sample_weight).__name__}")
-        sample_weight = da.from_array(np.asarray(sample_weight))
+    sample_weight = _dask_array(sample_weight, "sample_weight", "Series")
     if sample_weight.ndim != 1:
         raise ValueError(f"sample_weight must be 1-D, got shape {sample_weight.shape}")
     if sample_weight.dtype.kind not in "biuf":
