@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "gmmcore/types.hpp"
 
@@ -65,6 +66,22 @@ inline void require_at_least(double value, double minimum, const char* name) {
     msg << name << " must be a finite number >= " << minimum << ", got " << value;
     throw std::invalid_argument(msg.str());
   }
+}
+
+// Throws unless labels holds one value per row of X (n_rows) in [-1, K)
+// (-1: the row belongs to no cluster or component).
+inline void check_labels(const std::vector<int>& labels, Index n_rows, Index K) {
+  if (static_cast<Index>(labels.size()) != n_rows) {
+    std::ostringstream msg;
+    msg << "labels has " << labels.size() << " values, expected one per row of X (" << n_rows << ")";
+    throw std::invalid_argument(msg.str());
+  }
+  for (const int k : labels)
+    if (k < -1 || k >= K) {
+      std::ostringstream msg;
+      msg << "labels must lie in [-1, " << K << "), got " << k;
+      throw std::invalid_argument(msg.str());
+    }
 }
 
 inline void require_at_least(Index value, Index minimum, const char* name) {

@@ -524,17 +524,7 @@ detail::ClusterSums cluster_sums(const ConstMatrixRef<T>& x, const ConstVectorRe
                                  const std::vector<int>& labels, Index n_clusters) {
   detail::check_kmeans_data<T>(x, sample_weight);
   detail::require_at_least(n_clusters, Index(1), "n_clusters");
-  if (static_cast<Index>(labels.size()) != x.rows()) {
-    std::ostringstream msg;
-    msg << "labels has " << labels.size() << " values, expected one per row of X (" << x.rows() << ")";
-    throw std::invalid_argument(msg.str());
-  }
-  for (const int k : labels)
-    if (k < -1 || k >= n_clusters) {
-      std::ostringstream msg;
-      msg << "labels must lie in [-1, " << n_clusters << "), got " << k;
-      throw std::invalid_argument(msg.str());
-    }
+  detail::check_labels(labels, x.rows(), n_clusters);
   return detail::cluster_sums_unchecked<T>(x, sample_weight, labels, n_clusters);
 }
 

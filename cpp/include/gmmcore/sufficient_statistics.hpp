@@ -241,17 +241,7 @@ template <class T>
 Statistics<T> labelled_statistics(CovarianceType type, const RowMatrix<T>& shifts, const ConstMatrixRef<T>& x,
                                   const ConstVectorRef<T>& sample_weight, const std::vector<int>& labels) {
   detail::check_responsibility_inputs<T>(type, shifts, x, sample_weight);
-  if (static_cast<Index>(labels.size()) != x.rows()) {
-    std::ostringstream msg;
-    msg << "labels has " << labels.size() << " values, expected one per row of X (" << x.rows() << ")";
-    throw std::invalid_argument(msg.str());
-  }
-  for (const int k : labels)
-    if (k < -1 || k >= shifts.rows()) {
-      std::ostringstream msg;
-      msg << "labels must lie in [-1, " << shifts.rows() << "), got " << k;
-      throw std::invalid_argument(msg.str());
-    }
+  detail::check_labels(labels, x.rows(), shifts.rows());
   return detail::fixed_responsibility_stats<T>(x, sample_weight, shifts, type, false, labels.data(), 0, 0);
 }
 
