@@ -152,8 +152,7 @@ class GaussianMixture(_LocalGaussianMixture):
                 raise ValueError("sample_weight must have a positive, finite sum")
 
         def statistics_pass(weights, means, covariances, precisions_cholesky):
-            shared = broadcast((self.covariance_type, weights, means, precisions_cholesky))
-            return compute(tree_reduce(blocks.map(_block_statistics, shared), merge_statistics, split_every))[0]
+            return _merged_statistics(blocks, (self.covariance_type, weights, means, precisions_cholesky), split_every)
 
         def initial_statistics(init, init_seed):
             return _init.initial_statistics(
@@ -241,10 +240,7 @@ class GaussianMixture(_LocalGaussianMixture):
             raise ValueError(f"X has {X.shape[1]} features, but the model has {self.n_features_in_}")
         dtype = working_dtype(X, self.means_)
         blocks = Blocks(X, sample_weight, dtype, persist=False)
-        shared = broadcast(self._model_args(dtype))
-        return SufficientStatistics._from_native(
-            compute(tree_reduce(blocks.map(_block_statistics, shared), merge_statistics, split_every))[0]
-        )
+        return SufficientStatistics._from_native(_merged_statistics(blocks, self._model_args(dtype), split_every))
 
     # ------------------------------------------------------------ convert
 
@@ -271,6 +267,11 @@ def _copy_fitted(source, target):
         if name.endswith("_") and not name.startswith("_"):
             setattr(target, name, value.copy() if hasattr(value, "copy") else value)
     return target
+
+
+def _merged_statistics(blocks, model, split_every):
+    """The E-step statistics of the native ``model`` over all blocks: broadcast, per block, merged in a tree."""
+    return compute(tree_reduce(blocks.map(_block_statistics, broadcast(model)), merge_statistics, split_every))[0]
 
 
 def _block_statistics(model, x, w, offset):
