@@ -190,6 +190,10 @@ def _statistics_as(st, dtype):
     )
 
 
+#: The initialisations of ``init_params``.
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
 @functools.lru_cache(maxsize=1024)
 def _seed_of(random_state: int) -> int:
     """The native seed that an int ``random_state`` gives: a pure function of it, so computed once.
@@ -229,7 +233,7 @@ _PLAIN_PARAMETERS: dict[str, Callable[[Any], bool]] = {
     "reg_covar": lambda value: _finite_real(value, 0.0, None, "left"),
     "max_iter": _int_at_least(0),
     "n_init": _int_at_least(1),
-    "init_params": lambda value: type(value) is str and value in ("kmeans", "random", "random_from_data", "k-means++"),
+    "init_params": lambda value: type(value) is str and value in INIT_PARAMS,
     "weights_init": lambda value: value is None or type(value) is np.ndarray,
     "means_init": lambda value: value is None or type(value) is np.ndarray,
     "precisions_init": lambda value: value is None or type(value) is np.ndarray,
@@ -397,7 +401,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "init_params": [StrOptions(set(INIT_PARAMS))],
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
