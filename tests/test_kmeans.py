@@ -11,9 +11,10 @@ import pytest
 from gmmcore import _native
 
 
-def reference_lloyd(X, centres, max_iter, tol):
+def reference_lloyd(X, centres, max_iter, tol, sample_weight=None):
     """Lloyd's iterations as kmeans_lloyd documents them, every distance computed in float64."""
     X64 = X.astype(np.float64)
+    w = np.ones(len(X)) if sample_weight is None else sample_weight.astype(np.float64)
     threshold = tol * X64.var(axis=0).mean()
     labels, stable = None, False
     for _ in range(max_iter):
@@ -24,8 +25,8 @@ def reference_lloyd(X, centres, max_iter, tol):
         labels = new
         moved, shift = centres.copy(), 0.0
         for k in range(len(centres)):
-            if np.any(labels == k):
-                moved[k] = X64[labels == k].mean(0).astype(centres.dtype)
+            if w[labels == k].sum() > 0:  # else the cluster keeps its centre
+                moved[k] = (np.average(X64[labels == k], axis=0, weights=w[labels == k])).astype(centres.dtype)
                 shift += float(((moved[k].astype(np.float64) - centres[k]) ** 2).sum())
         centres = moved
         if shift <= threshold:
@@ -78,3 +79,35 @@ def test_far_from_the_origin_keeps_the_exact_labels():
     expected_labels, expected_centres = reference_lloyd(X, start, 300, 1e-4)
     np.testing.assert_array_equal(lloyd_labels, expected_labels)
     np.testing.assert_allclose(centres, expected_centres, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weighted_lloyd_equals_the_definition(dtype):
+    """Weights over nine orders of magnitude (zeros too): the sums kept by adding the rows that move stay exact."""
+    rng = np.random.default_rng(7)
+    k = 9
+    X = (rng.normal(scale=2.0, size=(k, 6))[rng.integers(k, size=4000)] + rng.normal(size=(4000, 6))).astype(dtype)
+    w = (10.0 ** rng.uniform(-3, 6, size=len(X))).astype(dtype)
+    w[::11] = 0
+    start = np.ascontiguousarray(X[rng.choice(len(X), k, replace=False)])
+    labels, centres, _ = _native.kmeans_lloyd(X, w, start, 300, 0.0)
+    expected_labels, expected_centres = reference_lloyd(X, start, 300, 0.0, w)
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_allclose(centres, expected_centres, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_a_cluster_that_empties_keeps_its_centre():
+    """Cluster 0 loses both of its rows (fractional weights) at the second iteration and gains one at the third.
+
+    While empty it keeps its centre exactly: sums kept by adding and removing
+    rows would leave a rounding residue of weight, and a centre of residue / residue.
+    """
+    rng = np.random.default_rng(908)
+    X = rng.normal(size=(12, 1)) * 3
+    w = rng.choice([0.1, 0.2, 0.3, 0.7, 1.3], size=12)
+    start = np.ascontiguousarray(X[rng.choice(12, 4, replace=False)])
+    for max_iter in (2, 3, 50):
+        labels, centres, _ = _native.kmeans_lloyd(X, w, start, max_iter, 0.0)
+        expected_labels, expected_centres = reference_lloyd(X, start, max_iter, 0.0, w)
+        np.testing.assert_array_equal(labels, expected_labels)
+        np.testing.assert_allclose(centres, expected_centres, rtol=1e-14)

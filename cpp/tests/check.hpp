@@ -59,6 +59,12 @@ inline bool close(double a, double b, double rtol, double atol) {
     if (!(cond)) gmmcore_test::fail(__FILE__, __LINE__, #cond); \
   } while (0)
 
+// CHECK with the case it failed for (a std::string) in the message.
+#define CHECK_MSG(cond, what)                                                                    \
+  do {                                                                                           \
+    if (!(cond)) gmmcore_test::fail(__FILE__, __LINE__, std::string(#cond " (") + (what) + ")"); \
+  } while (0)
+
 #define CHECK_CLOSE(a, b, rtol, atol)                                                                                \
   do {                                                                                                               \
     const double check_a_ = static_cast<double>(a), check_b_ = static_cast<double>(b);                               \

@@ -35,39 +35,31 @@ void block_distances(const ConstMatrixRef<T>& xb, const RowMatrix<T>& c, const V
   }
 }
 
-// d2(i) = min(d2(i), |x_i - c|^2) over all rows, in parallel (distances of
-// block_distances).
-template <class T>
-void update_closest(const ConstMatrixRef<T>& x, const Eigen::Ref<const Vector<T>>& c, Vector<double>& d2) {
-  const RowMatrix<T> centre = c.transpose();
-  const Vector<T> ones = Vector<T>::Ones(x.cols());
-  parallel_blocks_with<BlockWorkspace<T>>(x.rows(), x.cols(), [&](BlockWorkspace<T>& ws, RowRange r) {
-    block_distances<T>(x.middleRows(r.begin, r.size()), centre, ones, ws);
-    d2.segment(r.begin, r.size()) = d2.segment(r.begin, r.size()).cwiseMin(ws.y.col(0).template cast<double>());
-  });
-}
-
 // Index i with probability p_i / sum(p), by inverse transform on the prefix
-// sums: the first i whose running sum (in order) exceeds u sum(p), else the
-// last positive p_i. Built once per p, it draws any number of indices.
+// sums: the first i whose running sum (in order) exceeds u times the total;
+// when rounding takes u times the total up to the total, the last i with
+// p_i > 0. Built once per p, it draws any number of indices.
 class IndexSampler {
  public:
-  explicit IndexSampler(const Vector<double>& p) : p_(p), total_(p.sum()), prefix_(static_cast<size_t>(p.size())) {
-    double acc = 0;
-    for (Index i = 0; i < p.size(); ++i) prefix_[static_cast<size_t>(i)] = acc += p(i);
+  IndexSampler() = default;
+  explicit IndexSampler(const Vector<double>& p) {
+    rebuild(p.size(), [&](Index i) { return p(i); });
   }
+  // Takes p_i = p(i) for i < n.
+  template <class P>
+  void rebuild(Index n, P&& p) {
+    prefix_.resize(static_cast<size_t>(n));
+    double acc = 0;
+    for (Index i = 0; i < n; ++i) prefix_[static_cast<size_t>(i)] = acc += p(i);
+  }
+  double total() const { return prefix_.empty() ? 0.0 : prefix_.back(); }
   Index operator()(double u) const {
-    const double target = u * total_;
-    const auto first = std::upper_bound(prefix_.begin(), prefix_.end(), target);
-    if (first != prefix_.end()) return static_cast<Index>(first - prefix_.begin());
-    for (Index i = p_.size() - 1; i > 0; --i)
-      if (p_(i) > 0) return i;
-    return 0;
+    auto first = std::upper_bound(prefix_.begin(), prefix_.end(), u * total());
+    if (first == prefix_.end()) first = std::lower_bound(prefix_.begin(), prefix_.end(), total());
+    return static_cast<Index>(first - prefix_.begin());
   }
 
  private:
-  const Vector<double>& p_;
-  double total_;
   std::vector<double> prefix_;
 };
 
@@ -106,39 +98,160 @@ double mean_variance(const ConstMatrixRef<T>& x) {
   return column_sums<T>(x, column_mean<T>(x), true).sum() / double(N) / double(D);
 }
 
-// The potential sum_i s_i min(d2_i, |x_i - c_t|^2) of adding each candidate
-// row c_t as a centre, all candidates in one pass over X (each block is read
-// once, not once per candidate); column t of `dist` (N, n) receives the
-// |x_i - c_t|^2 of block_distances, so that the chosen candidate's update
-// needs no second pass. Deterministic for any thread count.
+// A bound on the relative rounding error of the squared distances of D
+// features computed in T (block_distances', the exact ones of NearestCentres),
+// and of NearestCentres' GEMM form relative to |x - m|^2 + max |c - m|^2.
 template <class T>
-std::vector<double> trial_potentials(const ConstMatrixRef<T>& x, const Vector<double>& sw, const Vector<double>& d2,
-                                     const std::vector<Index>& candidates, Eigen::MatrixXd& dist) {
-  const Index n = static_cast<Index>(candidates.size()), D = x.cols();
-  RowMatrix<T> c(n, D);
-  for (Index t = 0; t < n; ++t) c.row(t) = x.row(candidates[static_cast<size_t>(t)]);
-  const Vector<T> ones = Vector<T>::Ones(D);
-  struct Potentials {
-    std::vector<double> v;
-    Potentials& operator+=(const Potentials& o) {
-      for (size_t t = 0; t < v.size(); ++t) v[t] += o.v[t];
-      return *this;
-    }
-  };
-  return reduce_blocks_with<Potentials, BlockWorkspace<T>>(
-             x.rows(), n * D, Index(sizeof(double)) * n,
-             [&] { return Potentials{std::vector<double>(static_cast<size_t>(n), 0.0)}; },
-             [&](Potentials& acc, BlockWorkspace<T>& ws, RowRange r) {
-               block_distances<T>(x.middleRows(r.begin, r.size()), c, ones, ws);
-               for (Index t = 0; t < n; ++t) {
-                 auto d = dist.col(t).segment(r.begin, r.size());
-                 d = ws.y.col(t).template cast<double>();
-                 acc.v[static_cast<size_t>(t)] +=
-                     sw.segment(r.begin, r.size()).dot(d2.segment(r.begin, r.size()).cwiseMin(d));
-               }
-             })
-      .v;
+double distance_relative_error(Index D) {
+  return 8.0 * double(D + 2) * double(std::numeric_limits<T>::epsilon());
 }
+
+// Greedy k-means++'s state: each row's squared distance closest_i to its
+// nearest chosen centre, owner_i, the sampler of p_i = s_i closest_i, and the
+// candidates' distances of the rows that were computed. A candidate c_t can
+// bring x_i closer only if |c_t - c_{owner_i}| < 2 sqrt(closest_i) (triangle
+// inequality), so a row for which that fails for every candidate is not read:
+// its distances to them would not be below closest_i. The test carries a
+// margin above the rounding of the computed distances, so the potentials and
+// distances are exactly those of computing every distance; as the seeding
+// goes on, fewer rows are read. Deterministic for any thread count.
+template <class T>
+class PlusPlusSeeding {
+ public:
+  // prune = false reads every row (the definition, for tests).
+  PlusPlusSeeding(const ConstMatrixRef<T>& x, const Vector<double>& sw, Index n_clusters, Index n_trials,
+                  bool prune = true)
+      : x_(x),
+        sw_(sw),
+        closest_(Vector<double>::Constant(x.rows(), std::numeric_limits<double>::infinity())),
+        owner_(static_cast<size_t>(x.rows()), 0),
+        centres_(n_clusters, x.cols()),
+        trial_dist_(n_clusters > 1 ? x.rows() : 0, n_trials),
+        read_(static_cast<size_t>(x.rows()), 0) {
+    const double e = distance_relative_error<T>(x.cols()), r = (1 + e) / (1 - e);
+    reach_ = prune ? r * (1 + std::sqrt(r)) * (1 + std::sqrt(r)) : std::numeric_limits<double>::infinity();
+  }
+
+  // A row drawn with probability p_i / sum(p) for u in [0, 1), and sum(p).
+  Index sample(double u) const { return sampler_(u); }
+  double total() const { return sampler_.total(); }
+
+  // Adds row `row` as a centre, computing its distance to every row.
+  void add(Index row) {
+    const int k = static_cast<int>(chosen_);
+    centres_.row(chosen_++) = x_.row(row);
+    const RowMatrix<T> centre = x_.row(row);
+    const Vector<T> ones = Vector<T>::Ones(x_.cols());
+    parallel_blocks_with<BlockWorkspace<T>>(x_.rows(), x_.cols(), [&](BlockWorkspace<T>& ws, RowRange r) {
+      block_distances<T>(x_.middleRows(r.begin, r.size()), centre, ones, ws);
+      for (Index i = r.begin; i < r.end; ++i) take(i, double(ws.y(i - r.begin, 0)), k);
+    });
+    sampler_.rebuild(x_.rows(), [&](Index i) { return sw_(i) * closest_(i); });
+  }
+
+  // The potential sum_i s_i min(closest_i, |x_i - c_t|^2) of adding each
+  // candidate row c_t as a centre, all candidates in one pass; the distances
+  // it computes are kept for add_candidate.
+  std::vector<double> potentials(const std::vector<Index>& candidates) {
+    const Index n = static_cast<Index>(candidates.size()), D = x_.cols();
+    trial_.resize(n, D);
+    for (Index t = 0; t < n; ++t) trial_.row(t) = x_.row(candidates[static_cast<size_t>(t)]);
+    // Row i is read when min_t |c_t - c_{owner_i}|^2 < reach_ closest_i.
+    Vector<double> gap = Vector<double>::Constant(chosen_, std::numeric_limits<double>::infinity());
+    for (Index j = 0; j < chosen_; ++j)
+      for (Index t = 0; t < n; ++t)
+        gap(j) = std::min(
+            gap(j), (centres_.row(j).template cast<double>() - trial_.row(t).template cast<double>()).squaredNorm());
+    const Vector<T> ones = Vector<T>::Ones(D);
+    struct Potentials {
+      std::vector<double> v;
+      Index read = 0;
+      Potentials& operator+=(const Potentials& o) {
+        for (size_t t = 0; t < v.size(); ++t) v[t] += o.v[t];
+        read += o.read;
+        return *this;
+      }
+    };
+    struct Scratch {
+      BlockWorkspace<T> ws;
+      std::vector<Index> rows;
+      RowMatrix<T> x;
+    };
+    Potentials sums = reduce_blocks_with<Potentials, Scratch>(
+        x_.rows(), n * D, Index(sizeof(double)) * n,
+        [&] { return Potentials{std::vector<double>(static_cast<size_t>(n), 0.0)}; },
+        [&](Potentials& acc, Scratch& s, RowRange r) {
+          s.rows.clear();
+          for (Index i = r.begin; i < r.end; ++i) {
+            const double bound = reach_ * closest_(i);
+            const bool read =
+                !(bound < std::numeric_limits<double>::infinity()) || gap(owner_[static_cast<size_t>(i)]) < bound;
+            read_[static_cast<size_t>(i)] = read;
+            if (read) s.rows.push_back(i);
+          }
+          const Index m = static_cast<Index>(s.rows.size());
+          acc.read += m;
+          if (m) {
+            s.x.resize(m, D);
+            for (Index j = 0; j < m; ++j) s.x.row(j) = x_.row(s.rows[static_cast<size_t>(j)]);
+            block_distances<T>(s.x, trial_, ones, s.ws);
+          }
+          // Summed row by row in order, so that the potentials do not depend
+          // on which rows were read.
+          Index j = 0;
+          for (Index i = r.begin; i < r.end; ++i) {
+            const double weight = sw_(i), c = closest_(i);
+            if (j < m && s.rows[static_cast<size_t>(j)] == i) {
+              for (Index t = 0; t < n; ++t) {
+                const double d2 = double(s.ws.y(j, t));
+                trial_dist_(i, t) = d2;
+                acc.v[static_cast<size_t>(t)] += weight * std::min(c, d2);
+              }
+              ++j;
+            } else {
+              for (Index t = 0; t < n; ++t) acc.v[static_cast<size_t>(t)] += weight * c;
+            }
+          }
+        });
+    rows_read_ = sums.read;
+    return sums.v;
+  }
+
+  // How many rows the last potentials() read.
+  Index rows_read() const { return rows_read_; }
+
+  // Adds candidate t of the last potentials() as a centre.
+  void add_candidate(Index t, Index row) {
+    const int k = static_cast<int>(chosen_);
+    centres_.row(chosen_++) = x_.row(row);
+    // One sequential pass: the rows read take the new distances and the
+    // sampler the new p (built in order, as IndexSampler's prefix sums are).
+    sampler_.rebuild(x_.rows(), [&](Index i) {
+      if (read_[static_cast<size_t>(i)]) take(i, trial_dist_(i, t), k);
+      return sw_(i) * closest_(i);
+    });
+  }
+
+ private:
+  void take(Index i, double d2, int k) {
+    if (d2 < closest_(i)) {
+      closest_(i) = d2;
+      owner_[static_cast<size_t>(i)] = k;
+    }
+  }
+
+  const ConstMatrixRef<T>& x_;
+  const Vector<double>& sw_;
+  Vector<double> closest_;
+  std::vector<int> owner_;
+  RowMatrix<T> centres_, trial_;
+  Index chosen_ = 0;
+  RowMatrix<double> trial_dist_;  // (N, n_trials), of the rows read
+  std::vector<char> read_;
+  IndexSampler sampler_;
+  double reach_;  // the margin-carrying 4 of the triangle test
+  Index rows_read_ = 0;
+};
 
 // The checks shared by kmeans_plusplus and kmeans_lloyd.
 template <class T>
@@ -158,12 +271,10 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
       sample_weight.size() ? Vector<double>(sample_weight.template cast<double>()) : Vector<double>::Ones(N);
   const Index n_trials = 2 + static_cast<Index>(std::log(double(n_clusters)));
   std::vector<Index> centres{detail::IndexSampler(sw)(rng.uniform())};
-  Vector<double> closest = Vector<double>::Constant(N, std::numeric_limits<double>::infinity());
-  detail::update_closest<T>(x, x.row(centres[0]).transpose(), closest);
-  Eigen::MatrixXd trial_dist(n_clusters > 1 ? N : 0, n_trials);  // |x_i - c_t|^2 of the current trials
+  PlusPlusSeeding<T> seeding(x, sw, n_clusters, n_trials);
+  seeding.add(centres[0]);
   while (static_cast<Index>(centres.size()) < n_clusters) {
-    const Vector<double> p = sw.cwiseProduct(closest);
-    if (!(p.sum() > 0)) {
+    if (!(seeding.total() > 0)) {
       // Every weighted row coincides with a centre: take the first row not
       // chosen yet (a weighted one if any), so that the K rows are distinct
       // and the starting weights of a k-means++ init sum to at most 1.
@@ -174,19 +285,18 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
         if (sw(next) > 0) break;
       }
       centres.push_back(next);
-      detail::update_closest<T>(x, x.row(next).transpose(), closest);
+      seeding.add(next);
       continue;
     }
     std::vector<Index> trials(static_cast<size_t>(n_trials));
-    const detail::IndexSampler sample(p);
-    for (Index& candidate : trials) candidate = sample(rng.uniform());
-    const std::vector<double> potentials = detail::trial_potentials<T>(x, sw, closest, trials, trial_dist);
+    for (Index& candidate : trials) candidate = seeding.sample(rng.uniform());
+    const std::vector<double> potentials = seeding.potentials(trials);
     // The first of the lowest potentials (the first trial also when distances overflow to inf).
     size_t best = 0;
     for (size_t t = 1; t < trials.size(); ++t)
       if (potentials[t] < potentials[best]) best = t;
     centres.push_back(trials[best]);
-    closest = closest.cwiseMin(trial_dist.col(static_cast<Index>(best)));
+    seeding.add_candidate(static_cast<Index>(best), trials[best]);
   }
   return centres;
 }
@@ -239,7 +349,7 @@ class NearestCentres {
         cc_(c.template cast<double>().rowwise() - m_),
         cn_(cc_.rowwise().squaredNorm()),
         cn_max_(cn_.maxCoeff()),
-        rel_(relative_error(c.cols())) {}
+        rel_(distance_relative_error<T>(c.cols())) {}
 
   // Labels (and d2, if not null) of the rows r of x; next_d2, if not null,
   // receives a lower bound on each row's second smallest squared distance
@@ -300,10 +410,6 @@ class NearestCentres {
       }
     }
   }
-
-  // A bound on the relative rounding error of the squared distances of D
-  // features (and of the GEMM form's, relative to |x - m|^2 + max |c - m|^2).
-  static double relative_error(Index D) { return 8.0 * double(D + 2) * double(std::numeric_limits<T>::epsilon()); }
 
  private:
   template <class Row>
@@ -379,6 +485,48 @@ struct LloydScratch {
   Vector<double> d2, second;
 };
 
+// What one Lloyd pass's relabelling does to the clusters: the sums of the
+// rows that moved (+s x into the new cluster, -s x out of the old), the
+// change in each cluster's number of positive-weight rows, the weight moved
+// in or out of each, and the number of rows that moved.
+struct LabelMoves {
+  ClusterSums delta;
+  Eigen::Matrix<Index, Eigen::Dynamic, 1> weighted;
+  Vector<double> moved;
+  Index count = 0;
+
+  static LabelMoves zero(Index K, Index D) {
+    return {ClusterSums::zero(K, D), Eigen::Matrix<Index, Eigen::Dynamic, 1>::Zero(K), Vector<double>::Zero(K), 0};
+  }
+  LabelMoves& operator+=(const LabelMoves& o) {
+    delta += o.delta;
+    weighted += o.weighted;
+    moved += o.moved;
+    count += o.count;
+    return *this;
+  }
+  // Row x_i of weight s leaves cluster `from` (-1: none) for cluster `to`.
+  template <class Row>
+  void move(const Row& x_i, double s, int from, int to) {
+    const int sign[2] = {-1, 1};
+    const int cluster[2] = {from, to};
+    for (int j = 0; j < 2; ++j) {
+      const int k = cluster[j];
+      if (k < 0) continue;
+      delta.sums.row(k) += (sign[j] * s) * x_i.template cast<double>();
+      delta.weights(k) += sign[j] * s;
+      weighted(k) += s > 0 ? sign[j] : 0;
+      moved(k) += s;
+    }
+    ++count;
+  }
+};
+
+// How far a cluster's sums, kept by adding each pass's moves, may drift from
+// a fresh sum: once the weight moved in and out of a cluster since its last
+// fresh sum exceeds this many times its weight, its sums are summed afresh.
+inline constexpr double kMovedWeightLimit = 64;
+
 // kmeans_lloyd on arguments already checked. The assignment keeps Hamerly's
 // bounds (2010) per row: upper_i >= |x_i - c_a| for its label a and lower_i
 // <= min_{k != a} |x_i - c_k|, moved each iteration by the centres' shifts
@@ -387,25 +535,28 @@ struct LloydScratch {
 // a distance; otherwise upper_i is tightened to |x_i - c_a|, and if still in
 // doubt every distance of the row is computed. The bounds carry a relative
 // margin above the rounding of the computed distances, so the labels are
-// exactly those that computing every distance gives, as are the sums (same
-// blocks, same order).
+// exactly those that computing every distance gives. The cluster sums of the
+// first pass are summed in full; later passes add only the rows that moved
+// (a row that keeps its label and its bounds is not read at all), and a
+// cluster whose moved weight passes kMovedWeightLimit times its own, or that
+// loses its last positive-weight row, is summed afresh (so an empty cluster's
+// sums are exactly zero).
 template <class T>
 KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                        RowMatrix<T> centres, Index max_iter, double tol) {
   const Index N = x.rows(), K = centres.rows(), D = centres.cols();
   const double threshold = tol * detail::mean_variance<T>(x);
-  const double margin = NearestCentres<T>::relative_error(D);
+  const double margin = distance_relative_error<T>(D);
   const double up = 1 + margin, down = 1 - margin;
+  const auto weight = [&](Index i) { return sample_weight.size() ? double(sample_weight(i)) : 1.0; };
 
   KMeansResult<T> result;
   result.labels.assign(static_cast<size_t>(N), -1);
   Vector<double> upper(N), lower(N);
   Vector<double> moved_by = Vector<double>::Zero(K);  // |c_k - c_k(previous iteration)|
   bool bounded = false;
-  std::vector<int> previous;
-  bool labels_stable = false;
-  for (result.n_iter = 1; result.n_iter <= max_iter; ++result.n_iter) {
-    previous = result.labels;
+  // Relabel every row for the current centres; returns what moved.
+  const auto assign = [&] {
     const NearestCentres<T> nearest(centres);
     const RowMatrix<double> c = centres.template cast<double>();
     Vector<double> half_gap = Vector<double>::Constant(K, std::numeric_limits<double>::infinity());
@@ -417,61 +568,102 @@ KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVe
     double others = 0;  // the largest shift but the fastest centre's
     for (Index k = 0; k < K; ++k)
       if (k != fastest) others = std::max(others, moved_by(k));
-    const ClusterSums sums = reduce_blocks_with<ClusterSums, LloydScratch<T>>(
-        N, K * D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
-        [&](ClusterSums& acc, LloydScratch<T>& s, RowRange r) {
+    LabelMoves moves = reduce_blocks_with<LabelMoves, LloydScratch<T>>(
+        N, K * D, cluster_sums_bytes(K, D), [&] { return LabelMoves::zero(K, D); },
+        [&](LabelMoves& acc, LloydScratch<T>& s, RowRange r) {
           s.rows.clear();
           if (!bounded) {  // every distance, straight into the bounds
             nearest.assign(x, r, result.labels, &upper, s.ws, &lower);
             for (Index i = r.begin; i < r.end; ++i) {
               upper(i) = std::sqrt(upper(i)) * up;
               lower(i) = std::sqrt(lower(i)) * down;
+              acc.move(x.row(i), weight(i), -1, result.labels[static_cast<size_t>(i)]);
             }
-          } else {
-            for (Index i = r.begin; i < r.end; ++i) {
-              const int a = result.labels[static_cast<size_t>(i)];
-              upper(i) += moved_by(a) * up;
-              lower(i) -= (a == fastest ? others : moved_by(fastest)) * up;
-              const double bound = std::max(lower(i), half_gap(a));
-              if (upper(i) < bound) continue;
-              upper(i) = (x.row(i).template cast<double>() - c.row(a)).norm() * up;
-              if (upper(i) < bound) continue;
-              s.rows.push_back(i);
-            }
+            return;
+          }
+          for (Index i = r.begin; i < r.end; ++i) {
+            const int a = result.labels[static_cast<size_t>(i)];
+            upper(i) += moved_by(a) * up;
+            lower(i) -= (a == fastest ? others : moved_by(fastest)) * up;
+            const double bound = std::max(lower(i), half_gap(a));
+            if (upper(i) < bound) continue;
+            upper(i) = (x.row(i).template cast<double>() - c.row(a)).norm() * up;
+            if (upper(i) < bound) continue;
+            s.rows.push_back(i);
           }
           const Index n = static_cast<Index>(s.rows.size());
-          if (n) {
-            s.x.resize(n, D);
-            for (Index j = 0; j < n; ++j) s.x.row(j) = x.row(s.rows[static_cast<size_t>(j)]);
-            s.labels.resize(static_cast<size_t>(n));
-            s.d2.resize(n);
-            s.second.resize(n);
-            nearest.assign(s.x, RowRange{0, n}, s.labels, &s.d2, s.ws, &s.second);
-            for (Index j = 0; j < n; ++j) {
-              const Index i = s.rows[static_cast<size_t>(j)];
-              result.labels[static_cast<size_t>(i)] = s.labels[static_cast<size_t>(j)];
-              upper(i) = std::sqrt(s.d2(j)) * up;
-              lower(i) = std::sqrt(s.second(j)) * down;
-            }
+          if (!n) return;
+          s.x.resize(n, D);
+          for (Index j = 0; j < n; ++j) s.x.row(j) = x.row(s.rows[static_cast<size_t>(j)]);
+          s.labels.resize(static_cast<size_t>(n));
+          s.d2.resize(n);
+          s.second.resize(n);
+          nearest.assign(s.x, RowRange{0, n}, s.labels, &s.d2, s.ws, &s.second);
+          for (Index j = 0; j < n; ++j) {
+            const Index i = s.rows[static_cast<size_t>(j)];
+            int& label = result.labels[static_cast<size_t>(i)];
+            const int to = s.labels[static_cast<size_t>(j)];
+            if (to != label) acc.move(s.x.row(j), weight(i), label, to);
+            label = to;
+            upper(i) = std::sqrt(s.d2(j)) * up;
+            lower(i) = std::sqrt(s.second(j)) * down;
           }
-          add_cluster_rows<T>(acc, x, sample_weight, result.labels, r);
         });
     bounded = true;
-    if ((labels_stable = result.labels == previous)) break;
+    return moves;
+  };
+
+  ClusterSums sums = ClusterSums::zero(K, D);
+  Eigen::Matrix<Index, Eigen::Dynamic, 1> weighted = Eigen::Matrix<Index, Eigen::Dynamic, 1>::Zero(K);
+  Vector<double> moved = Vector<double>::Zero(K);  // weight moved in or out since the last fresh sum
+  bool labels_stable = false;
+  for (result.n_iter = 1; result.n_iter <= max_iter; ++result.n_iter) {
+    const bool first = !bounded;
+    const LabelMoves moves = assign();
+    if ((labels_stable = moves.count == 0)) break;
+    sums += moves.delta;
+    weighted += moves.weighted;
+    moved = first ? Vector<double>::Zero(K) : Vector<double>(moved + moves.moved);
+    std::vector<char> afresh(static_cast<size_t>(K), 0);
+    bool any = false;
+    for (Index k = 0; k < K; ++k) {
+      if (moves.moved(k) > 0 && (weighted(k) == 0 || !(moved(k) <= kMovedWeightLimit * sums.weights(k)))) {
+        afresh[static_cast<size_t>(k)] = 1;
+        any = true;
+      }
+    }
+    if (any) {
+      const ClusterSums fresh = reduce_blocks<ClusterSums>(
+          N, D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
+          [&](ClusterSums& acc, RowRange r) {
+            for (Index i = r.begin; i < r.end; ++i) {
+              const int k = result.labels[static_cast<size_t>(i)];
+              if (!afresh[static_cast<size_t>(k)]) continue;
+              acc.sums.row(k) += weight(i) * x.row(i).template cast<double>();
+              acc.weights(k) += weight(i);
+            }
+          });
+      for (Index k = 0; k < K; ++k) {
+        if (!afresh[static_cast<size_t>(k)]) continue;
+        sums.sums.row(k) = fresh.sums.row(k);
+        sums.weights(k) = fresh.weights(k);
+        moved(k) = 0;
+      }
+    }
     double shift = 0;
     for (Index k = 0; k < K; ++k) {
       moved_by(k) = 0;
       if (!(sums.weights(k) > 0)) continue;
-      const Vector<T> moved = (sums.sums.row(k) / sums.weights(k)).transpose().template cast<T>();
-      const double squared = (moved.transpose() - centres.row(k)).template cast<double>().squaredNorm();
+      const Vector<T> to = (sums.sums.row(k) / sums.weights(k)).transpose().template cast<T>();
+      const double squared = (to.transpose() - centres.row(k)).template cast<double>().squaredNorm();
       shift += squared;
       moved_by(k) = std::sqrt(squared);
-      centres.row(k) = moved.transpose();
+      centres.row(k) = to.transpose();
     }
     if (shift <= threshold) break;
   }
   // As scikit-learn: unless the labels were stable, relabel with the final centres.
-  if (!labels_stable) assign_nearest<T>(x, centres, result.labels);
+  if (!labels_stable) assign();
   result.n_iter = std::min(result.n_iter, max_iter);
   result.centres = std::move(centres);
   return result;
