@@ -35,32 +35,59 @@ void block_distances(const ConstMatrixRef<T>& xb, const RowMatrix<T>& c, const V
   }
 }
 
-// Index i with probability p_i / sum(p), by inverse transform on the prefix
-// sums: the first i whose running sum (in order) exceeds u times the total;
-// when rounding takes u times the total up to the total, the last i with
-// p_i > 0. Built once per p, it draws any number of indices.
+// Index i with probability p_i / sum(p), by inverse transform on prefix
+// sums taken in two levels: in order within each chunk of rows (chunks as
+// parallel.hpp's, fixed by the number of rows), then over the chunks' totals.
+// A draw u in [0, 1) takes the first chunk whose running total exceeds u times
+// the total, then the first row in it whose running sum exceeds the rest; when
+// rounding carries past the end, the first row that reaches the total. Either
+// way p_i > 0 for the row drawn, unless every p_i is 0 (then row 0).
 class IndexSampler {
  public:
   IndexSampler() = default;
   explicit IndexSampler(const Vector<double>& p) {
     rebuild(p.size(), [&](Index i) { return p(i); });
   }
-  // Takes p_i = p(i) for i < n.
+  // Takes p_i = p(i) for i < n; p is called once for each i, on the chunks in
+  // parallel.
   template <class P>
   void rebuild(Index n, P&& p) {
+    rows_ = n;
     prefix_.resize(static_cast<size_t>(n));
+    chunks_ = chunk_count(n, 1, Index(sizeof(double)));
+    ends_.assign(static_cast<size_t>(chunks_), 0.0);
+    for_each_chunk(chunks_, n >= kParallelMinWork, [&](Index c) {
+      const RowRange r = chunk_rows(n, chunks_, c);
+      double acc = 0;
+      for (Index i = r.begin; i < r.end; ++i) prefix_[static_cast<size_t>(i)] = acc += p(i);
+      ends_[static_cast<size_t>(c)] = acc;
+    });
     double acc = 0;
-    for (Index i = 0; i < n; ++i) prefix_[static_cast<size_t>(i)] = acc += p(i);
+    for (double& end : ends_) end = acc += end;
   }
-  double total() const { return prefix_.empty() ? 0.0 : prefix_.back(); }
+  double total() const { return ends_.empty() ? 0.0 : ends_.back(); }
   Index operator()(double u) const {
-    auto first = std::upper_bound(prefix_.begin(), prefix_.end(), u * total());
-    if (first == prefix_.end()) first = std::lower_bound(prefix_.begin(), prefix_.end(), total());
-    return static_cast<Index>(first - prefix_.begin());
+    if (rows_ == 0) return 0;
+    const double target = u * total();
+    const Index c = first_above(ends_.begin(), ends_.end(), target);
+    const RowRange r = chunk_rows(rows_, chunks_, c);
+    const double before = c ? ends_[static_cast<size_t>(c - 1)] : 0.0;
+    return r.begin + first_above(prefix_.begin() + r.begin, prefix_.begin() + r.end, target - before);
   }
 
  private:
-  std::vector<double> prefix_;
+  // The position of the first value above `target` in a nondecreasing range,
+  // else of the first that equals the last.
+  template <class It>
+  static Index first_above(It begin, It end, double target) {
+    auto it = std::upper_bound(begin, end, target);
+    if (it == end) it = std::lower_bound(begin, end, *(end - 1));
+    return static_cast<Index>(it - begin);
+  }
+
+  Index rows_ = 0, chunks_ = 0;
+  std::vector<double> prefix_;  // running sums within each chunk
+  std::vector<double> ends_;    // running totals over the chunks
 };
 
 struct ColumnSums {
@@ -126,7 +153,7 @@ class PlusPlusSeeding {
         closest_(Vector<double>::Constant(x.rows(), std::numeric_limits<double>::infinity())),
         owner_(static_cast<size_t>(x.rows()), 0),
         centres_(n_clusters, x.cols()),
-        trial_dist_(n_clusters > 1 ? x.rows() : 0, n_trials),
+        trial_dist_(n_trials, n_clusters > 1 ? x.rows() : 0),
         read_(static_cast<size_t>(x.rows()), 0) {
     const double e = distance_relative_error<T>(x.cols()), r = (1 + e) / (1 - e);
     reach_ = prune ? r * (1 + std::sqrt(r)) * (1 + std::sqrt(r)) : std::numeric_limits<double>::infinity();
@@ -204,7 +231,7 @@ class PlusPlusSeeding {
             if (j < m && s.rows[static_cast<size_t>(j)] == i) {
               for (Index t = 0; t < n; ++t) {
                 const double d2 = double(s.ws.y(j, t));
-                trial_dist_(i, t) = d2;
+                trial_dist_(t, i) = d2;
                 acc.v[static_cast<size_t>(t)] += weight * std::min(c, d2);
               }
               ++j;
@@ -224,10 +251,9 @@ class PlusPlusSeeding {
   void add_candidate(Index t, Index row) {
     const int k = static_cast<int>(chosen_);
     centres_.row(chosen_++) = x_.row(row);
-    // One sequential pass: the rows read take the new distances and the
-    // sampler the new p (built in order, as IndexSampler's prefix sums are).
+    // One pass: the rows read take the new distances, the sampler the new p.
     sampler_.rebuild(x_.rows(), [&](Index i) {
-      if (read_[static_cast<size_t>(i)]) take(i, trial_dist_(i, t), k);
+      if (read_[static_cast<size_t>(i)]) take(i, trial_dist_(t, i), k);
       return sw_(i) * closest_(i);
     });
   }
@@ -246,7 +272,7 @@ class PlusPlusSeeding {
   std::vector<int> owner_;
   RowMatrix<T> centres_, trial_;
   Index chosen_ = 0;
-  RowMatrix<double> trial_dist_;  // (N, n_trials), of the rows read
+  RowMatrix<double> trial_dist_;  // (n_trials, N): each candidate's distances, of the rows read
   std::vector<char> read_;
   IndexSampler sampler_;
   double reach_;  // the margin-carrying 4 of the triangle test
