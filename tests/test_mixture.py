@@ -627,6 +627,20 @@ def test_callback_called_once_per_iteration(n_init, verbose):
     assert gm.lower_bounds_ == next(b for b in bounds if b[-1] == gm.lower_bound_)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_n_init_starts_at_once_give_the_fit_of_one_after_another(covariance_type, dtype):
+    """Without a callback a small fit runs its starts at once; with one, in turn: the same bits."""
+    X = make_problem(600, 3, 4, seed=29).X.astype(dtype)
+    fits = [
+        GaussianMixture(4, covariance_type=covariance_type, n_init=4, random_state=1).fit(X, callback=callback)
+        for callback in (None, lambda *args: None)
+    ]
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bounds_", "lower_bound_"):
+        assert np.array_equal(getattr(fits[0], name), getattr(fits[1], name)), name
+    assert fits[0].n_iter_ == fits[1].n_iter_
+
+
 class CallbackError(Exception):
     pass
 

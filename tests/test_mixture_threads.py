@@ -60,6 +60,14 @@ for covariance_type in ("full", "tied", "diag", "spherical"):
     for name, gm in (("chunked", chunked), ("partial_fit", stream)):
         out[name + "/" + covariance_type] = [digest(getattr(gm, attribute)) for attribute in
                                              ("weights_", "means_", "covariances_", "precisions_cholesky_")]
+# n_init starts: at once without a callback (small data), one after another with one.
+for covariance_type in ("full", "tied", "diag", "spherical"):
+    for callback in (None, lambda *args: None):
+        gm = GaussianMixture(4, covariance_type=covariance_type, n_init=3, max_iter=5, random_state=0)
+        gm.fit(X[:3000], callback=callback)
+        out["n_init/" + covariance_type + ("" if callback is None else "/callback")] = [
+            digest(getattr(gm, attribute)) for attribute in ("weights_", "means_", "covariances_")
+        ] + [float.hex(gm.lower_bound_)]
 print(json.dumps(out))
 """
 
@@ -80,6 +88,7 @@ def single_thread():
 @pytest.mark.parametrize("n_threads", [2])
 def test_fits_identical_across_openmp_thread_counts(single_thread, n_threads):
     many = fit_with_threads(n_threads)
-    assert len(single_thread) == 2 * 4 * 4 * 2 + 2 * 4  # the in-memory fits, then chunked and partial_fit
+    # the in-memory fits, then chunked and partial_fit, then n_init with and without a callback
+    assert len(single_thread) == 2 * 4 * 4 * 2 + 2 * 4 + 2 * 4
     mismatched = sorted(key for key in single_thread if many[key] != single_thread[key])
     assert mismatched == []

@@ -48,7 +48,69 @@ void check_thread_independence() {
   omp_set_num_threads(saved);
 }
 
+template <class T>
+bool same_fit(const gmmcore::FitResult<T>& a, const gmmcore::FitResult<T>& b) {
+  return identical(a.mixture.weights, b.mixture.weights) && identical(a.mixture.means, b.mixture.means) &&
+         identical(a.mixture.precisions_cholesky, b.mixture.precisions_cholesky) && a.lower_bound == b.lower_bound &&
+         a.lower_bounds == b.lower_bounds && a.n_iter == b.n_iter && a.converged == b.converged;
+}
+
+// A small in-memory fit runs its n_init starts at once, one per thread; with a
+// callback they run one after another. The fit is bitwise the same either way
+// and for any thread count.
+template <class T>
+void n_init_starts_spread_over_threads() {
+  const auto prob = make_problem<T>(3000, 3, 4, 21);
+  const Vector<T> none;
+  for (const auto init : kInits) {
+    gmmcore::FitOptions opt;
+    opt.n_components = 4;
+    opt.n_init = 5;
+    opt.init = init;
+    opt.seed = 22;
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const auto reference = gmmcore::fit_mixture<T>(prob.x, none, opt, {}, false, 0.0);
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      CHECK(same_fit(gmmcore::fit_mixture<T>(prob.x, none, opt, {}, false, 0.0), reference));
+      Index calls = 0;
+      const auto counted =
+          gmmcore::fit_mixture<T>(prob.x, none, opt, {}, false, 0.0, [&](Index, Index, double, double) { ++calls; });
+      CHECK(same_fit(counted, reference));
+      CHECK(calls >= opt.n_init);
+    }
+    omp_set_num_threads(saved);
+  }
+  // The starts do run on several threads (fit_em's spread_inits).
+  if (omp_get_num_procs() > 1) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(2);
+    gmmcore::FitOptions opt;
+    opt.n_components = 4;
+    opt.n_init = 8;
+    opt.seed = 23;
+    const gmmcore::ConstMatrixRef<T> x(prob.x);
+    const gmmcore::ConstVectorRef<T> w(none);
+    const gmmcore::ChunkSource<T> whole = [&](const gmmcore::ChunkVisitor<T>& visit) { visit(x, w); };
+    std::vector<char> seen(64, 0);
+    (void)gmmcore::detail::fit_em<T>(
+        [&](const gmmcore::Mixture<T>& m) {
+          seen[static_cast<size_t>(omp_get_thread_num() % 64)] = 1;
+          return gmmcore::detail::pass_statistics<T>(whole, m, true);
+        },
+        [&](Index, gmmcore::Rng& rng) { return gmmcore::detail::initial_statistics<T>(x, w, opt, rng); }, opt, {},
+        false, 0.0, {}, /*spread_inits=*/true);
+    omp_set_num_threads(saved);
+    CHECK(seen[0] && seen[1]);
+  }
+}
+
 }  // namespace
+
+GMMCORE_TEST(threads, n_init_starts_spread_over_threads_float64) { n_init_starts_spread_over_threads<double>(); }
+
+GMMCORE_TEST(threads, n_init_starts_spread_over_threads_float32) { n_init_starts_spread_over_threads<float>(); }
 
 GMMCORE_TEST(threads, results_identical_for_any_thread_count_float64) { check_thread_independence<double>(); }
 

@@ -224,19 +224,32 @@ Statistics<T> pass_statistics(const ChunkSource<T>& source, const Mixture<T>& m,
   return total;
 }
 
+// Up to this N D K an in-memory fit runs its n_init starts at once.
+constexpr Index kSpreadInitsWork = Index(1) << 24;
+
+// One initialisation's EM iterations, and what its first pass saw.
+template <class T>
+struct InitRun {
+  FitResult<T> result;
+  Index n_samples = -1;
+  double weight_total = 0;
+};
+
 // The EM loop of fit_mixture: every iteration one E-step pass, then the
 // estimator's M-step and the lower bound L / W; n_init starts (from
-// `initial`'s statistics unless `given` is complete), the best kept.
+// `initial`'s statistics unless `given` is complete), the first with the best
+// lower bound kept. With spread_inits the starts run at once, one per OpenMP
+// thread (each start's passes then on its own thread): each start's result
+// does not depend on the threads, so neither does the fit's. Only for passes
+// that may run concurrently, and without a callback.
 template <class T>
 FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& initial, const FitOptions& opt,
                     const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
-                    const IterationCallback& callback) {
-  FitResult<T> best;
-  bool have_best = false;
-  Index n_samples = -1;  // as seen by the first pass
-  double weight_total = 0;
+                    const IterationCallback& callback, bool spread_inits = false) {
   const Index n_init = warm_start ? 1 : opt.n_init;
-  for (Index init = 0; init < n_init; ++init) {
+  // Start `init`; seen_samples: what an earlier start's first pass saw (-1: none).
+  const auto run = [&](Index init, Index seen_samples) {
+    InitRun<T> out;
     Rng rng(mix64(opt.seed) ^ std::uint64_t(init));
     Mixture<T> m = starting_mixture<T>([&] { return initial(init, rng); }, opt, given);
     double lower_bound = warm_start ? warm_lower_bound : -std::numeric_limits<double>::infinity();
@@ -247,24 +260,26 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
       check_interrupt();
       const double previous = lower_bound;
       const Statistics<T> stats = pass(m);
-      if (n_samples < 0) {
-        n_samples = stats.n_samples;
-        weight_total = stats.total_weight;
-        if (n_samples < opt.n_components) {
+      if (out.n_samples < 0) {
+        out.n_samples = stats.n_samples;
+        out.weight_total = stats.total_weight;
+        if (out.n_samples < opt.n_components) {
           std::ostringstream msg;
-          msg << "the data have " << n_samples << " samples, fewer than n_components = " << opt.n_components;
+          msg << "the data have " << out.n_samples << " samples, fewer than n_components = " << opt.n_components;
           throw std::invalid_argument(msg.str());
         }
-        if (!(weight_total > 0 && std::isfinite(weight_total)))
+        if (!(out.weight_total > 0 && std::isfinite(out.weight_total)))
           throw std::invalid_argument("sample_weight must have a positive, finite sum");
-      } else if (stats.n_samples != n_samples) {
+      }
+      const Index expected = seen_samples >= 0 ? seen_samples : out.n_samples;
+      if (stats.n_samples != expected) {
         std::ostringstream msg;
-        msg << "the chunk source gave " << n_samples << " samples in its first pass but " << stats.n_samples
+        msg << "the chunk source gave " << expected << " samples in its first pass but " << stats.n_samples
             << " in a later one: every pass must give the same data";
         throw std::invalid_argument(msg.str());
       }
       m = estimator_m_step<T>(stats, T(opt.reg_covar), padded_weight_total(stats));
-      lower_bound = stats.log_likelihood / weight_total;
+      lower_bound = stats.log_likelihood / out.weight_total;
       lower_bounds.push_back(lower_bound);
       const double change = lower_bound - previous;
       if (callback) callback(init, n_iter, lower_bound, change);
@@ -273,17 +288,24 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
         break;
       }
     }
-    n_iter = std::min(n_iter, opt.max_iter);
-    if (opt.max_iter == 0 || !have_best || lower_bound > best.lower_bound) {
-      best.mixture = std::move(m);
-      best.lower_bound = opt.max_iter == 0 ? -std::numeric_limits<double>::infinity() : lower_bound;
-      best.lower_bounds = std::move(lower_bounds);
-      best.n_iter = n_iter;
-      best.converged = converged;
-      have_best = true;
-    }
+    out.result.mixture = std::move(m);
+    out.result.lower_bound = opt.max_iter == 0 ? -std::numeric_limits<double>::infinity() : lower_bound;
+    out.result.lower_bounds = std::move(lower_bounds);
+    out.result.n_iter = std::min(n_iter, opt.max_iter);
+    out.result.converged = converged;
+    return out;
+  };
+  std::vector<InitRun<T>> runs(static_cast<size_t>(n_init));
+  if (spread_inits && n_init > 1 && !callback) {
+    for_each_chunk(n_init, true, [&](Index init) { runs[static_cast<size_t>(init)] = run(init, -1); });
+  } else {
+    for (Index init = 0; init < n_init; ++init) runs[static_cast<size_t>(init)] = run(init, runs[0].n_samples);
   }
-  return best;
+  // As scikit-learn: the first best lower bound; without iterations, the last start.
+  size_t best = opt.max_iter == 0 ? runs.size() - 1 : 0;
+  for (size_t init = 1; init < runs.size() && opt.max_iter > 0; ++init)
+    if (runs[init].result.lower_bound > runs[best].result.lower_bound) best = init;
+  return std::move(runs[best].result);
 }
 
 // Checks shared by both fit_mixture overloads.
@@ -329,9 +351,11 @@ FitResult<T> fit_mixture(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sa
   // Once, before k-means and the EM passes, which then skip their own checks.
   detail::check_init_sample<T>(x, sample_weight, opt, "X");
   const ChunkSource<T> whole = [&](const ChunkVisitor<T>& visit) { visit(x, sample_weight); };
+  // Small data: the starts run at once (one pass could not keep the threads busy).
+  const bool spread = x.rows() * x.cols() * opt.n_components <= detail::kSpreadInitsWork;
   return detail::fit_em<T>([&](const Mixture<T>& m) { return detail::pass_statistics<T>(whole, m, true); },
                            [&](Index, Rng& rng) { return detail::initial_statistics<T>(x, sample_weight, opt, rng); },
-                           opt, given, warm_start, warm_lower_bound, callback);
+                           opt, given, warm_start, warm_lower_bound, callback, spread);
 }
 
 // The same fit over data read in chunks (docs/math.md#math-statistics): every
