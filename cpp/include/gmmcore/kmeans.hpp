@@ -531,20 +531,21 @@ struct LabelMoves {
     count += o.count;
     return *this;
   }
-  // Row x_i of weight s leaves cluster `from` (-1: none) for cluster `to`.
+  // Row x_i of weight s >= 0 leaves cluster `from` (-1: none) for cluster `to`.
   template <class Row>
   void move(const Row& x_i, double s, int from, int to) {
-    const int sign[2] = {-1, 1};
-    const int cluster[2] = {from, to};
-    for (int j = 0; j < 2; ++j) {
-      const int k = cluster[j];
-      if (k < 0) continue;
-      delta.sums.row(k) += (sign[j] * s) * x_i.template cast<double>();
-      delta.weights(k) += sign[j] * s;
-      weighted(k) += s > 0 ? sign[j] : 0;
-      moved(k) += s;
-    }
+    if (from >= 0) change(from, x_i, -s);
+    change(to, x_i, s);
     ++count;
+  }
+
+ private:
+  template <class Row>
+  void change(int k, const Row& x_i, double signed_s) {
+    delta.sums.row(k) += signed_s * x_i.template cast<double>();
+    delta.weights(k) += signed_s;
+    weighted(k) += (signed_s > 0) - (signed_s < 0);
+    moved(k) += std::abs(signed_s);
   }
 };
 
