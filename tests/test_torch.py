@@ -88,10 +88,19 @@ def test_gradcheck_subsets_and_only_requested_gradients(name, subset, native_bac
     assert native_backward_calls == [{"covariances_gradient": 3 in subset, "input_gradient": 0 in subset}]
 
 
-def test_no_input_requires_grad_means_no_graph_and_no_backward(native_backward_calls):
-    out = gtorch.log_prob(*tensors(requires_grad=False))
+@pytest.mark.parametrize("mode", ["no input requires grad", "torch.no_grad"])
+def test_no_graph_means_the_log_likelihood_alone(mode, monkeypatch):
+    """Without a graph to record, log_prob is the native log-likelihood (no (N, K) log-probabilities)."""
+    called = []
+    for name in ("forward", "log_likelihood"):
+        original = getattr(gmmcore._native, name)
+        monkeypatch.setattr(gmmcore._native, name, lambda *a, f=original, n=name: called.append(n) or f(*a))
+    inputs = tensors(requires_grad=mode == "torch.no_grad")
+    with torch.set_grad_enabled(mode != "torch.no_grad"):
+        out = gtorch.log_prob(*inputs)
     assert out.grad_fn is None and not out.requires_grad
-    assert native_backward_calls == []
+    assert called == ["log_likelihood"]
+    torch.testing.assert_close(out, reference_log_prob(*inputs).detach(), rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -32,6 +32,8 @@ from ._validation import native_array, params_arrays
 
 _Array = NDArray[Any]
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: Below this, exp(a) is taken as exactly 0 (docs/math.md#math-responsibilities; kUnderflow in logsumexp.hpp).
+_UNDERFLOW = {np.dtype(np.float32): -87.0, np.dtype(np.float64): -708.0}
 #: The argument names, in the order of the operation's inputs.
 NAMES = ("weights", "means", "covariances", "X")
 
@@ -134,11 +136,15 @@ class Problem:
 def responsibilities_times(log_prob: _Array, components: _Array, grad: _Array) -> _Array:
     """``G_ik = g_i * gamma_ik``: the upstream gradient of :meth:`Problem.log_prob` moved to its components.
 
-    ``gamma = exp(y - logsumexp(y))`` (docs/math.md#math-responsibilities); a
-    row whose log-probabilities are all ``-inf`` has uniform responsibilities.
+    ``gamma = exp(y - logsumexp(y))`` (docs/math.md#math-responsibilities), exactly 0 where
+    ``y - logsumexp(y)`` is below the dtype's underflow cut-off (as the C++ core's ``kUnderflow``):
+    the subnormal values exp would give there slow the backward's sums several times over in
+    float32. A row whose log-probabilities are all ``-inf`` has uniform responsibilities.
     """
     with np.errstate(invalid="ignore"):
-        gamma = np.exp(components - log_prob[:, None])
+        gamma = components - log_prob[:, None]
+    gamma[gamma < _UNDERFLOW[gamma.dtype]] = -np.inf
+    np.exp(gamma, out=gamma)
     impossible = ~np.isfinite(log_prob)
     if impossible.any():
         gamma[impossible] = 1.0 / components.shape[1]

@@ -36,6 +36,11 @@ def _numpy(tensors: tuple[torch.Tensor, ...]) -> list[np.ndarray]:
     return [t.detach().resolve_conj().resolve_neg().numpy() for t in tensors]
 
 
+def _graph_needed(*inputs: Any) -> bool:
+    """Whether autograd will record the call (under torch.no_grad, or with no input requiring grad, it won't)."""
+    return torch.is_grad_enabled() and any(isinstance(t, torch.Tensor) and t.requires_grad for t in inputs)
+
+
 def _first_order(backward: Callable[..., Any]) -> Callable[..., Any]:
     """Refuse a backward that would build a graph (``create_graph=True``: double backward, Hessians).
 
@@ -61,15 +66,17 @@ def _tensors(arrays: list[np.ndarray | None]) -> tuple[torch.Tensor | None, ...]
     return tuple(None if a is None else torch.from_numpy(a) for a in arrays)
 
 
+# The Functions run only when autograd records the call (see _graph_needed); otherwise the public
+# functions call the native code directly, and log_prob the log-likelihood alone (no (N, K) array).
+
+
 class _ComponentLogProb(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, weights, means, covariances, X):
-        problem = _autodiff.Problem(*_numpy((weights, means, covariances, X)))
-        if any(ctx.needs_input_grad):
-            ctx.problem = problem
-            # Only for autograd's check that no input was modified in place before backward.
-            ctx.save_for_backward(weights, means, covariances, X)
-        return torch.from_numpy(problem.component_log_prob())
+        ctx.problem = _autodiff.Problem(*_numpy((weights, means, covariances, X)))
+        # Only for autograd's check that no input was modified in place before backward.
+        ctx.save_for_backward(weights, means, covariances, X)
+        return torch.from_numpy(ctx.problem.component_log_prob())
 
     @staticmethod
     @_first_order
@@ -82,8 +89,6 @@ class _LogProb(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, weights, means, covariances, X):
         problem = _autodiff.Problem(*_numpy((weights, means, covariances, X)))
-        if not any(ctx.needs_input_grad):
-            return torch.from_numpy(problem.log_likelihood())
         log_prob, components = problem.log_prob()
         ctx.problem, ctx.log_prob, ctx.components = problem, log_prob, components
         ctx.save_for_backward(weights, means, covariances, X)
@@ -138,6 +143,8 @@ def component_log_prob(
     >>> y.round(decimals=4)
     tensor([[-1.6121, -1.6121]])
     """
+    if not _graph_needed(weights, means, covariances, x):
+        return torch.from_numpy(_autodiff.Problem(*_numpy((weights, means, covariances, x))).component_log_prob())
     return _ComponentLogProb.apply(weights, means, covariances, x)
 
 
@@ -162,4 +169,6 @@ def log_prob(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor, covari
     >>> means.grad
     tensor([[1., 0.]])
     """
+    if not _graph_needed(weights, means, covariances, x):
+        return torch.from_numpy(_autodiff.Problem(*_numpy((weights, means, covariances, x))).log_likelihood())
     return _LogProb.apply(weights, means, covariances, x)
