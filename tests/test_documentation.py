@@ -115,6 +115,14 @@ def sandbox(tmp_path, monkeypatch):
     _close_figures()
 
 
+def _importable(module):
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 def run_markdown(path, name=None):
     """Run the python blocks of one Markdown file in order; raise on the first failure."""
     name = name or str(path)
@@ -122,7 +130,7 @@ def run_markdown(path, name=None):
     ran = 0
     for line_number, source, needs in python_blocks(path.read_text(encoding="utf-8")):
         where = f"{name}, the python block at line {line_number}"
-        missing = [module for module in needs if importlib.util.find_spec(module) is None]
+        missing = [module for module in needs if not _importable(module)]
         if missing and REQUIRE_FRAMEWORKS:
             pytest.fail(f"{where} needs {', '.join(missing)}, which GMMCORE_REQUIRE_FRAMEWORKS=1 requires")
         if missing:
@@ -221,9 +229,7 @@ def test_docstring_examples_exist():
         module = importlib.import_module(name)
         tests = [t for t in doctest.DocTestFinder().find(module, name) if t.examples]
         assert tests, f"{name} has no docstring examples"
-    available = [
-        name for name in MODULES if _framework_of(name) is None or importlib.util.find_spec(_framework_of(name))
-    ]
+    available = [name for name in MODULES if _framework_of(name) is None or _importable(_framework_of(name))]
     total = sum(
         len(t.examples) for name in available for t in doctest.DocTestFinder().find(importlib.import_module(name), name)
     )
