@@ -1,8 +1,11 @@
 """Shared helpers: random well-posed GMM problems and dtype-aware comparisons."""
 
+import importlib
+import os
 from typing import NamedTuple
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 
 # rtol per working dtype for native-vs-reference comparisons of values.
@@ -142,3 +145,15 @@ FITTED_ATTRIBUTES = (
     "lower_bound_",
     "lower_bounds_",
 )
+
+
+#: Set by .ci/run: the optional frameworks (PyTorch, JAX) must be installed, so that their tests run
+#: instead of being skipped (a CI without them would otherwise pass without testing them).
+REQUIRE_FRAMEWORKS = os.environ.get("GMMCORE_REQUIRE_FRAMEWORKS", "") == "1"
+
+
+def optional_import(name):
+    """``pytest.importorskip(name)``, except that a missing module fails where REQUIRE_FRAMEWORKS is set."""
+    if REQUIRE_FRAMEWORKS:
+        return importlib.import_module(name)
+    return pytest.importorskip(name)

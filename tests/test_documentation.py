@@ -6,7 +6,10 @@ block of the same file defined), with a temporary directory as the working
 directory and matplotlib's Agg backend. A block whose first line starts with
 ``>>>`` is run as a doctest instead. A block preceded (on the line before the
 fence) by ``<!-- docs-test: skip -->`` is not run; use that only for code that
-cannot run here (it needs a GPU, a network, a file that does not ship).
+cannot run here (it needs a GPU, a network, a file that does not ship). A
+block preceded by ``<!-- docs-test: needs torch jax -->`` (module names) runs
+only where those modules import; where they do not it is left out, unless
+GMMCORE_REQUIRE_FRAMEWORKS=1 (as in .ci/run), which makes that a failure.
 Set-up code that a page should not show (imports, data) goes in an HTML
 comment, invisible in the rendered page, run at its place in the file::
 
@@ -31,10 +34,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import REQUIRE_FRAMEWORKS, optional_import
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SKIP_MARK = "<!-- docs-test: skip -->"
+_NEEDS_MARK = re.compile(r"^<!--[ \t]*docs-test:[ \t]*needs[ \t]+(?P<modules>[\w. \t]+?)[ \t]*-->$")
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 # An opening fence of three or more backticks or tildes (indented at most 3
@@ -48,9 +53,9 @@ _SETUP = re.compile(r"^<!--[ \t]*docs-test:[ \t]*setup[ \t]*\n(?P<body>.*?)^[ \t
 def python_blocks(text):
     """The ``python`` fenced blocks and setup comments of a Markdown text, in order.
 
-    Returns a list of (line of the fence or comment, source).
+    Returns a list of (line of the fence or comment, source, modules the block needs).
     """
-    blocks = [(text.count("\n", 0, m.start()) + 1, textwrap.dedent(m["body"])) for m in _SETUP.finditer(text)]
+    blocks = [(text.count("\n", 0, m.start()) + 1, textwrap.dedent(m["body"]), ()) for m in _SETUP.finditer(text)]
     position = 0
     while True:
         opening = _FENCE.search(text, position)
@@ -71,7 +76,8 @@ def python_blocks(text):
         # Content lines lose up to the fence's indentation (CommonMark).
         body = "\n".join(line[min(indent, len(line) - len(line.lstrip(" "))) :] for line in lines)
         fence_line = text.count("\n", 0, opening.start()) + 1
-        blocks.append((fence_line, textwrap.dedent(body)))
+        needs = _NEEDS_MARK.match(before)
+        blocks.append((fence_line, textwrap.dedent(body), tuple(needs["modules"].split()) if needs else ()))
 
 
 def markdown_files():
@@ -109,13 +115,26 @@ def sandbox(tmp_path, monkeypatch):
     _close_figures()
 
 
+def _importable(module):
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 def run_markdown(path, name=None):
     """Run the python blocks of one Markdown file in order; raise on the first failure."""
     name = name or str(path)
     namespace = {"__name__": "__docs__"}
     ran = 0
-    for line_number, source in python_blocks(path.read_text(encoding="utf-8")):
+    for line_number, source, needs in python_blocks(path.read_text(encoding="utf-8")):
         where = f"{name}, the python block at line {line_number}"
+        missing = [module for module in needs if not _importable(module)]
+        if missing and REQUIRE_FRAMEWORKS:
+            pytest.fail(f"{where} needs {', '.join(missing)}, which GMMCORE_REQUIRE_FRAMEWORKS=1 requires")
+        if missing:
+            continue
         if source.lstrip().startswith(">>>"):
             test = doctest.DocTestParser().get_doctest(source, namespace, where, str(path), line_number)
             runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
@@ -173,8 +192,22 @@ def _package_modules():
 MODULES = _package_modules()
 
 
+#: The subpackages that need an optional framework, and that framework.
+OPTIONAL_FRAMEWORKS = {"gmmcore.torch": "torch", "gmmcore.jax": "jax"}
+
+
+def _framework_of(name):
+    """The optional framework module ``name`` needs, or None."""
+    for package, framework in OPTIONAL_FRAMEWORKS.items():
+        if name == package or name.startswith(package + "."):
+            return framework
+    return None
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name, sandbox):
+    if _framework_of(name):
+        optional_import(_framework_of(name))
     module = importlib.import_module(name)
     runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
     output = []
@@ -196,8 +229,9 @@ def test_docstring_examples_exist():
         module = importlib.import_module(name)
         tests = [t for t in doctest.DocTestFinder().find(module, name) if t.examples]
         assert tests, f"{name} has no docstring examples"
+    available = [name for name in MODULES if _framework_of(name) is None or _importable(_framework_of(name))]
     total = sum(
-        len(t.examples) for name in MODULES for t in doctest.DocTestFinder().find(importlib.import_module(name), name)
+        len(t.examples) for name in available for t in doctest.DocTestFinder().find(importlib.import_module(name), name)
     )
     assert total >= 1, f"no docstring examples found in {gmmcore.__file__}"
 

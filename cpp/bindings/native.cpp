@@ -9,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -234,14 +235,20 @@ void bind_dtype(py::module_& m) {
         return gmmcore::negative_log_likelihood(gmmcore::factorize(make_params<T>(w, mu, cov)), x);
       },
       w, mu, cov, x, release);
+  // covariances_gradient / input_gradient = False skip that work; the gradient is then None.
   m.def(
       "backward",
       [](ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> cov, ConstMatrixRef<T> x,
-         ConstMatrixRef<T> grad_output) {
-        auto g = gmmcore::backward(gmmcore::factorize(make_params<T>(w, mu, cov)), x, grad_output);
-        return std::make_tuple(std::move(g.weights), std::move(g.means), std::move(g.covariances), std::move(g.input));
+         ConstMatrixRef<T> grad_output, bool covariances_gradient, bool input_gradient) {
+        auto g = gmmcore::backward(gmmcore::factorize(make_params<T>(w, mu, cov)), x, grad_output,
+                                   gmmcore::BackwardOptions{covariances_gradient, input_gradient});
+        using Optional = std::optional<gmmcore::RowMatrix<T>>;
+        return std::make_tuple(std::move(g.weights), std::move(g.means),
+                               covariances_gradient ? Optional(std::move(g.covariances)) : std::nullopt,
+                               input_gradient ? Optional(std::move(g.input)) : std::nullopt);
       },
-      w, mu, cov, x, py::arg("grad_output").noconvert(), release);
+      w, mu, cov, x, py::arg("grad_output").noconvert(), py::arg("covariances_gradient") = true,
+      py::arg("input_gradient") = true, release);
   m.def(
       "em_step",
       [](ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> cov, ConstMatrixRef<T> x, double jitter) {

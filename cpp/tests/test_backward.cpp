@@ -87,3 +87,27 @@ GMMCORE_TEST(backward, float32_matches_float64) {
     for (Index j = 0; j < 16; ++j) CHECK_CLOSE(got.covariances(k, j), want.covariances(k, j), 1e-3, 1e-3 * scale);
   }
 }
+
+GMMCORE_TEST(backward, options_leave_out_covariances_and_input) {
+  // Leaving a gradient out returns it empty and changes no other output by a bit
+  // (the same sums, in the same order, are formed for the outputs that remain).
+  const Index N = 700, D = 5, K = 3;
+  const auto prob = make_problem<double>(N, D, K, 9);
+  const auto f = gmmcore::factorize(prob.params);
+  const RowMatrix<double> g = RowMatrix<double>::Constant(N, K, 0.5);
+  const auto full = gmmcore::backward(f, prob.x, g);
+  for (const bool covariances : {false, true})
+    for (const bool input : {false, true}) {
+      const auto got = gmmcore::backward(f, prob.x, g, gmmcore::BackwardOptions{covariances, input});
+      CHECK(got.weights == full.weights);
+      CHECK(got.means == full.means);
+      if (covariances)
+        CHECK(got.covariances == full.covariances);
+      else
+        CHECK(got.covariances.rows() == 0);
+      if (input)
+        CHECK(got.input == full.input);
+      else
+        CHECK(got.input.rows() == 0);
+    }
+}

@@ -8,7 +8,7 @@
 # Keep in step with native.cpp.
 
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,10 +49,24 @@ def negative_log_likelihood(
 ) -> float:
     """Minus the sum over samples of ``log p(x)``."""
 
+@overload
 def backward(
     weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], grad_output: NDArray[_F]
-) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]]:
-    """VJP of :func:`forward`: gradients of (weights, means, covariances, X) for ``grad_output``."""
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]]: ...
+@overload
+def backward(
+    weights: NDArray[_F],
+    means: NDArray[_F],
+    covariances: NDArray[_F],
+    X: NDArray[_F],
+    grad_output: NDArray[_F],
+    covariances_gradient: bool,
+    input_gradient: bool,
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F] | None, NDArray[_F] | None]:
+    """VJP of :func:`forward`: gradients of (weights, means, covariances, X) for ``grad_output``.
+
+    ``covariances_gradient=False`` (``input_gradient=False``) skips that gradient's work and returns None for it.
+    """
 
 def em_step(
     weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], jitter: float

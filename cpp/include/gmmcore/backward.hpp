@@ -5,6 +5,9 @@
 //   dL/dmu_k    = sum_i G_ik v_ik
 //   dL/dSigma_k = 1/2 sum_i G_ik (v_ik v_ik^T - Sigma_k^{-1})
 //   dL/dx_i     = - sum_k G_ik v_ik
+// BackwardOptions leaves out the two costly outputs a caller may not need: the
+// covariance gradient (the D x D scatter per sample and component) and the
+// input gradient (N x D). The weight and mean gradients are always computed.
 #include <algorithm>
 #include <vector>
 
@@ -20,6 +23,12 @@ struct Gradients {
   RowMatrix<T> input;        // (N, D)
 };
 
+// Which of the costly gradients backward computes; one left out is returned empty (0 rows).
+struct BackwardOptions {
+  bool covariances = true;
+  bool input = true;
+};
+
 namespace detail {
 
 // Per-chunk sums over samples, in the micro-kernels' padded layout (as
@@ -31,10 +40,11 @@ struct BackwardSums {
   RowMatrix<T> gv, gvv;
 
   BackwardSums() = default;
-  BackwardSums(Index K, Index D)
+  // scatter_k: the components whose scatter is summed (K, or 0 without the covariance gradient).
+  BackwardSums(Index K, Index D, Index scatter_k)
       : g(Vector<T>::Zero(K)),
         gv(RowMatrix<T>::Zero(K, padded_length<T>(D))),
-        gvv(RowMatrix<T>::Zero(K * scatter_rows(D), gv.cols())) {}
+        gvv(RowMatrix<T>::Zero(scatter_k * scatter_rows(D), gv.cols())) {}
   BackwardSums& operator+=(const BackwardSums& o) {
     g += o.g;
     gv += o.gv;
@@ -56,7 +66,8 @@ struct BackwardWorkspace {
 
 // Gradients of L = sum(G * forward(X)) for X (N, D) and G (N, K).
 template <class T>
-Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& grad_output) {
+Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& grad_output,
+                      const BackwardOptions& options = {}) {
   detail::check_factored(f);
   const Index K = f.n_components(), D = f.n_features(), N = x.rows();
   detail::check_n_features(x.cols(), D, "X");
@@ -68,7 +79,8 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
     throw std::invalid_argument(msg.str());
   }
   Gradients<T> out;
-  out.input.resize(N, D);  // every row is written by its block (component 0 assigns)
+  if (options.input) out.input.resize(N, D);  // every row is written by its block (component 0 assigns)
+  const Index scatter_k = options.covariances ? K : 0;
   const Index ld = detail::padded_length<T>(D), ldw = std::max(ld, detail::scatter_rows(D)),
               rows_per_k = detail::scatter_rows(D);
   // Lambda_k = Sigma_k^{-1} = P_k P_k^T, so that v = Lambda_k d is one dense product per component,
@@ -81,9 +93,9 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
   }
   using Sums = detail::BackwardSums<T>;
   using Workspace = detail::BackwardWorkspace<T>;
-  const Index partial_bytes = Index(sizeof(T)) * K * (1 + ld + rows_per_k * ld);
+  const Index partial_bytes = Index(sizeof(T)) * K * (1 + ld) + Index(sizeof(T)) * scatter_k * rows_per_k * ld;
   Sums sums = detail::reduce_blocks_with<Sums, Workspace>(
-      N, 2 * detail::row_cost(f), partial_bytes, [&] { return Sums(K, D); },
+      N, 2 * detail::row_cost(f), partial_bytes, [&] { return Sums(K, D, scatter_k); },
       [&](Sums& acc, Workspace& ws, detail::RowRange r) {
         const Index B = r.size();
         const auto xb = x.middleRows(r.begin, B);
@@ -100,7 +112,6 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
         detail::transpose_rows<T>(detail::row_block(xb), detail::row_block(ws.xt));
         const auto xt = detail::transposed_block(ws.xt, B);
         const auto vp = detail::padded_rows(ws.vp, D), w = detail::padded_rows(ws.w, D);
-        auto dxb = out.input.middleRows(r.begin, B);
         for (Index k = 0; k < K; ++k) {
           // v_i = Lambda_k (x_i - mu_k) with the samples in the SIMD lanes, then back to rows.
           detail::dense_products_transposed<T>(xt, f.means.row(k).data(), detail::factor_rows<false>(lambda_rows, k, D),
@@ -110,7 +121,10 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
           acc.g(k) += ws.g.sum();
           // w = G v, gv += sum_i G_ik v_ik; then the scatter sum of w_i v_i^T.
           detail::weighted_rows<T>(vp, ws.g.data(), w, acc.gv.row(k).data());
-          detail::scatter_full<T>(w, vp, detail::padded_rows(acc.gvv.middleRows(k * rows_per_k, rows_per_k), D));
+          if (options.covariances)
+            detail::scatter_full<T>(w, vp, detail::padded_rows(acc.gvv.middleRows(k * rows_per_k, rows_per_k), D));
+          if (!options.input) continue;
+          auto dxb = out.input.middleRows(r.begin, B);
           if (k == 0)
             dxb = -ws.w.leftCols(D);
           else
@@ -119,8 +133,8 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
       });
   out.weights = sums.g.cwiseQuotient(f.weights);
   out.means = sums.gv.leftCols(D);
-  out.covariances.resize(K, D * D);
-  for (Index k = 0; k < K; ++k) {
+  out.covariances.resize(scatter_k, D * D);
+  for (Index k = 0; k < scatter_k; ++k) {
     Square<T> m = sums.gvv.block(k * rows_per_k, 0, D, D).template selfadjointView<Eigen::Lower>();
     m -= sums.g(k) * lambda(k);
     // Lambda_k's product rounds slightly asymmetrically; the exact gradient is symmetric.
