@@ -14,19 +14,31 @@ For each workload (clustered data, generated deterministically) it prints:
    the share of gmmcore's fit spent initialising (a ``max_iter=0`` fit);
 3. the same default fit of gmmcore in float32, against float64.
 
+Then, once: the latency of small calls (``bench_estimator.py --latency``:
+``predict``, ``predict_proba``, ``score_samples`` of 1 to 100 rows, ``fit``
+of 272 x 2 with K=2) against scikit-learn, and forward + backward of the
+log-likelihood (gradients for weights, means and covariances) through
+``gmmcore.torch`` against PyTorch autograd (``bench_autodiff.py``'s
+comparison) at 1e5 x 16 and 2e5 x 128, K=8, both dtypes, when torch is
+installed.
+
 Targets (issue 14): k-means at least 5x scikit-learn's, the initialisation at
 most a third of the fit, the default fit at least 30x scikit-learn's with a
-lower bound at least as good, float32 at least 1.8x faster than float64.
+lower bound at least as good, float32 at least 1.8x faster than float64,
+predict of one row under 15 us, fit of 272 x 2 under 0.2 ms, forward +
+backward at least 20x PyTorch autograd.
 Timings on a shared machine are noisy: each gmmcore time is the best of
 ``--repeat`` runs; scikit-learn runs once.
 """
 
 import argparse
+import os
 import time
 import warnings
 
 import gmmcore
 import numpy as np
+from bench_estimator import latency
 from gmmcore import _native
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
@@ -38,6 +50,8 @@ WORKLOADS = [
     ("1e6 x 32, K=16, full", 1_000_000, 32, 16, "full"),
     ("1e6 x 64, K=32, diag", 1_000_000, 64, 32, "diag"),
 ]
+# (N, D, K) of the forward + backward comparison
+VJP_SIZES = [(100_000, 16, 8), (200_000, 128, 8)]
 QUICK = [
     ("1e5 x 16, K=8, full", 100_000, 16, 8, "full"),
     ("2e5 x 32, K=16, full", 200_000, 32, 16, "full"),
@@ -110,6 +124,26 @@ def run(name, n, d, k, covariance_type, repeat):
     )
 
 
+def forward_backward(repeat):
+    """gmmcore.torch against PyTorch autograd, at the VJP sizes of issue 14."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("\nforward + backward: torch not installed (pip install torch; see README.md)")
+        return
+    from bench_autodiff import bench_torch, make_problem
+
+    threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
+    print(f"\nforward + backward of sum(log p(x)), gradients for w, mu, Sigma; torch threads={threads}")
+    for n, d, k in VJP_SIZES:
+        for dtype in (np.float64, np.float32):
+            ours, theirs = bench_torch(make_problem(n, d, k, dtype), repeat, threads)
+            print(
+                f"{n:.0e} x {d}, K={k} {np.dtype(dtype).name:8s} gmmcore.torch {ours:8.4f}"
+                f"   torch autograd {theirs:8.4f}   ratio {theirs / ours:5.1f}x"
+            )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller workloads (about a minute)")
@@ -123,6 +157,9 @@ def main():
     print("gmmcore", gmmcore.__version__, "| times in seconds | ratio = scikit-learn / gmmcore")
     for workload in workloads:
         run(*workload, repeat=args.repeat)
+    print()
+    latency(number=50 if args.quick else 200, repeat=5 if args.quick else 15)
+    forward_backward(args.repeat)
 
 
 if __name__ == "__main__":
