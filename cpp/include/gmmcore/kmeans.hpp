@@ -203,6 +203,7 @@ class PlusPlusSeeding {
       BlockWorkspace<T> ws;
       std::vector<Index> rows;
       RowMatrix<T> x;
+      Vector<double> v;  // min(closest_i, |x_i - c_t|^2) over the block
     };
     Potentials sums = reduce_blocks_with<Potentials, Scratch>(
         x_.rows(), n * D, Index(sizeof(double)) * n,
@@ -211,34 +212,43 @@ class PlusPlusSeeding {
           s.rows.clear();
           for (Index i = r.begin; i < r.end; ++i) {
             const double bound = reach_ * closest_(i);
-            const bool read =
-                !(bound < std::numeric_limits<double>::infinity()) || gap(owner_[static_cast<size_t>(i)]) < bound;
-            read_[static_cast<size_t>(i)] = read;
-            if (read) s.rows.push_back(i);
+            if (!(bound < std::numeric_limits<double>::infinity()) || gap(owner_[static_cast<size_t>(i)]) < bound)
+              s.rows.push_back(i);
           }
-          const Index m = static_cast<Index>(s.rows.size());
-          acc.read += m;
-          if (m) {
-            s.x.resize(m, D);
-            for (Index j = 0; j < m; ++j) s.x.row(j) = x_.row(s.rows[static_cast<size_t>(j)]);
-            block_distances<T>(s.x, trial_, ones, s.ws);
-          }
-          // Summed row by row in order, so that the potentials do not depend
-          // on which rows were read.
-          Index j = 0;
-          for (Index i = r.begin; i < r.end; ++i) {
-            const double weight = sw_(i), c = closest_(i);
-            if (j < m && s.rows[static_cast<size_t>(j)] == i) {
-              for (Index t = 0; t < n; ++t) {
+          Index m = static_cast<Index>(s.rows.size());
+          const auto closest = closest_.segment(r.begin, r.size());
+          if (2 * m > r.size()) {
+            // Most rows are read: every row, in place (a row no candidate can
+            // reach has distances >= closest_i, so min leaves it unchanged).
+            m = r.size();
+            block_distances<T>(x_.middleRows(r.begin, m), trial_, ones, s.ws);
+            std::fill(read_.begin() + r.begin, read_.begin() + r.end, 1);
+            for (Index t = 0; t < n; ++t) {
+              auto d = trial_dist_.row(t).segment(r.begin, m);
+              d = s.ws.y.col(t).head(m).template cast<double>().transpose();
+              s.v = closest.cwiseMin(d.transpose());
+              acc.v[static_cast<size_t>(t)] += sw_.segment(r.begin, m).dot(s.v);
+            }
+          } else {
+            std::fill(read_.begin() + r.begin, read_.begin() + r.end, 0);
+            for (Index j = 0; j < m; ++j) read_[static_cast<size_t>(s.rows[static_cast<size_t>(j)])] = 1;
+            if (m) {
+              s.x.resize(m, D);
+              for (Index j = 0; j < m; ++j) s.x.row(j) = x_.row(s.rows[static_cast<size_t>(j)]);
+              block_distances<T>(s.x, trial_, ones, s.ws);
+            }
+            for (Index t = 0; t < n; ++t) {
+              s.v = closest;
+              for (Index j = 0; j < m; ++j) {
+                const Index i = s.rows[static_cast<size_t>(j)];
                 const double d2 = double(s.ws.y(j, t));
                 trial_dist_(t, i) = d2;
-                acc.v[static_cast<size_t>(t)] += weight * std::min(c, d2);
+                s.v(i - r.begin) = std::min(s.v(i - r.begin), d2);
               }
-              ++j;
-            } else {
-              for (Index t = 0; t < n; ++t) acc.v[static_cast<size_t>(t)] += weight * c;
+              acc.v[static_cast<size_t>(t)] += sw_.segment(r.begin, r.size()).dot(s.v);
             }
           }
+          acc.read += m;
         });
     rows_read_ = sums.read;
     return sums.v;
