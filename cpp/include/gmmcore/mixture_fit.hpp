@@ -227,12 +227,11 @@ Statistics<T> pass_statistics(const ChunkSource<T>& source, const Mixture<T>& m,
 // Up to this N D K an in-memory fit runs its n_init starts at once.
 constexpr Index kSpreadInitsWork = Index(1) << 24;
 
-// One initialisation's EM iterations, and what its first pass saw.
+// One initialisation's EM iterations, and how many samples its first pass saw.
 template <class T>
 struct InitRun {
   FitResult<T> result;
   Index n_samples = -1;
-  double weight_total = 0;
 };
 
 // The EM loop of fit_mixture: every iteration one E-step pass, then the
@@ -250,6 +249,7 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
   // Start `init`; seen_samples: what an earlier start's first pass saw (-1: none).
   const auto run = [&](Index init, Index seen_samples) {
     InitRun<T> out;
+    double weight_total = 0;
     Rng rng(mix64(opt.seed) ^ std::uint64_t(init));
     Mixture<T> m = starting_mixture<T>([&] { return initial(init, rng); }, opt, given);
     double lower_bound = warm_start ? warm_lower_bound : -std::numeric_limits<double>::infinity();
@@ -262,13 +262,13 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
       const Statistics<T> stats = pass(m);
       if (out.n_samples < 0) {
         out.n_samples = stats.n_samples;
-        out.weight_total = stats.total_weight;
+        weight_total = stats.total_weight;
         if (out.n_samples < opt.n_components) {
           std::ostringstream msg;
           msg << "the data have " << out.n_samples << " samples, fewer than n_components = " << opt.n_components;
           throw std::invalid_argument(msg.str());
         }
-        if (!(out.weight_total > 0 && std::isfinite(out.weight_total)))
+        if (!(weight_total > 0 && std::isfinite(weight_total)))
           throw std::invalid_argument("sample_weight must have a positive, finite sum");
       }
       const Index expected = seen_samples >= 0 ? seen_samples : out.n_samples;
@@ -279,7 +279,7 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
         throw std::invalid_argument(msg.str());
       }
       m = estimator_m_step<T>(stats, T(opt.reg_covar), padded_weight_total(stats));
-      lower_bound = stats.log_likelihood / out.weight_total;
+      lower_bound = stats.log_likelihood / weight_total;
       lower_bounds.push_back(lower_bound);
       const double change = lower_bound - previous;
       if (callback) callback(init, n_iter, lower_bound, change);
