@@ -484,13 +484,14 @@ struct ClusterSums {
   }
 };
 
-// acc += the rows r of X under labels (-1: none), in order.
+// acc += the rows r of X under labels (-1: none), in order; with `only`, the
+// rows of the clusters k with only[k] set.
 template <class T>
 void add_cluster_rows(ClusterSums& acc, const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
-                      const std::vector<int>& labels, RowRange r) {
+                      const std::vector<int>& labels, RowRange r, const std::vector<char>* only = nullptr) {
   for (Index i = r.begin; i < r.end; ++i) {
     const int k = labels[static_cast<size_t>(i)];
-    if (k < 0) continue;
+    if (k < 0 || (only && !(*only)[static_cast<size_t>(k)])) continue;
     const double s = sample_weight.size() ? double(sample_weight(i)) : 1.0;
     acc.sums.row(k) += s * x.row(i).template cast<double>();
     acc.weights(k) += s;
@@ -499,15 +500,15 @@ void add_cluster_rows(ClusterSums& acc, const ConstMatrixRef<T>& x, const ConstV
 
 inline Index cluster_sums_bytes(Index K, Index D) { return Index(sizeof(double)) * K * (D + 1); }
 
-// ClusterSums of X under labels in [0, K) (or -1: no cluster), deterministic
-// for any thread count.
+// ClusterSums of X under labels in [0, K) (or -1: no cluster), of the clusters
+// set in `only` if given (the others zero), deterministic for any thread count.
 template <class T>
 ClusterSums cluster_sums_unchecked(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
-                                   const std::vector<int>& labels, Index K) {
+                                   const std::vector<int>& labels, Index K, const std::vector<char>* only = nullptr) {
   const Index D = x.cols();
   return reduce_blocks<ClusterSums>(
       x.rows(), D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
-      [&](ClusterSums& acc, RowRange r) { add_cluster_rows<T>(acc, x, sample_weight, labels, r); });
+      [&](ClusterSums& acc, RowRange r) { add_cluster_rows<T>(acc, x, sample_weight, labels, r, only); });
 }
 
 // Per-chunk scratch of Lloyd's pass: the rows whose label is in doubt,
@@ -670,16 +671,7 @@ KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVe
       }
     }
     if (any) {
-      const ClusterSums fresh = reduce_blocks<ClusterSums>(
-          N, D, cluster_sums_bytes(K, D), [&] { return ClusterSums::zero(K, D); },
-          [&](ClusterSums& acc, RowRange r) {
-            for (Index i = r.begin; i < r.end; ++i) {
-              const int k = result.labels[static_cast<size_t>(i)];
-              if (!afresh[static_cast<size_t>(k)]) continue;
-              acc.sums.row(k) += weight(i) * x.row(i).template cast<double>();
-              acc.weights(k) += weight(i);
-            }
-          });
+      const ClusterSums fresh = cluster_sums_unchecked<T>(x, sample_weight, result.labels, K, &afresh);
       for (Index k = 0; k < K; ++k) {
         if (!afresh[static_cast<size_t>(k)]) continue;
         sums.sums.row(k) = fresh.sums.row(k);
