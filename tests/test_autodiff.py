@@ -1,9 +1,9 @@
 """gmmcore._autodiff, the NumPy layer shared by gmmcore.torch and gmmcore.jax (needs neither framework).
 
 The framework tests (test_torch.py, test_jax.py) check the gradients end to
-end; here: the upstream gradient of log_prob against gmmcore.expectation, the
-underflow rule, the weight and covariance conventions against gmmcore.backward,
-and that nothing passed in is modified.
+end; here: the fused log-likelihood VJP against the component VJP of
+g * gmmcore.expectation, the weight and covariance conventions against
+gmmcore.backward, and that nothing passed in is modified.
 """
 
 import gmmcore
@@ -14,35 +14,24 @@ from gmmcore import _autodiff
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_responsibilities_times_is_expectation_times_g(dtype):
-    p = make_problem(500, 3, 4, dtype=dtype, seed=1)
-    problem = _autodiff.Problem(p.weights, p.means, p.covariances, p.X)
-    log_prob, components = problem.log_prob()
-    g = np.random.default_rng(0).standard_normal(500).astype(dtype)
-    got = _autodiff.responsibilities_times(log_prob, components, g)
-    want = gmmcore.expectation(gmmcore.GMMParams(*p[:3]), p.X) * g[:, None]
-    assert got.dtype == dtype
-    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-30)
-
-
-@pytest.mark.parametrize(("dtype", "cut"), [(np.float32, -87.0), (np.float64, -708.0)])
-def test_responsibilities_below_the_cut_off_are_exact_zeros(dtype, cut):
-    """exp of a log-responsibility below the cut-off is 0, never a subnormal (which slows the backward)."""
-    components = np.array([[0.0, cut - 0.5, cut + 0.5, -np.inf]], dtype=dtype)
-    log_prob = np.zeros(1, dtype=dtype)
-    got = _autodiff.responsibilities_times(log_prob, components, np.ones(1, dtype=dtype))
-    assert got[0, 1] == 0 and got[0, 3] == 0
-    assert got[0, 2] >= np.finfo(dtype).tiny  # just above: a normal number
-    tiny = np.finfo(dtype).tiny
-    assert not ((got != 0) & (np.abs(got) < tiny)).any()
-
-
-def test_impossible_rows_get_uniform_responsibilities():
-    components = np.array([[-np.inf, -np.inf], [0.0, -1.0]])
-    log_prob = np.array([-np.inf, np.logaddexp(0.0, -1.0)])
-    got = _autodiff.responsibilities_times(log_prob, components, np.array([2.0, 1.0]))
-    np.testing.assert_array_equal(got[0], [1.0, 1.0])
-    np.testing.assert_allclose(got[1].sum(), 1.0)
+@pytest.mark.parametrize("n_features", [3, 13])
+def test_log_likelihood_vjp_is_vjp_of_g_times_expectation(dtype, n_features):
+    """The fused native pass equals the component VJP of G = g * gamma (gamma from gmmcore.expectation)."""
+    p = make_problem(700, n_features, 4, dtype=dtype, seed=1)
+    problem = _autodiff.Problem(p.weights * 2, p.means, p.covariances, p.X)
+    g = np.random.default_rng(0).standard_normal(700).astype(dtype)
+    G = gmmcore.expectation(gmmcore.GMMParams(*p[:3]), p.X) * g[:, None]
+    want = problem.vjp(G, (True, True, True, True))
+    got = problem.log_likelihood_vjp(g, (True, True, True, True))
+    rtol = 2e-4 if dtype == np.float32 else 1e-10
+    for a, b in zip(got, want):
+        assert a is not None and b is not None and a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+    # Only what is asked for, and the same bits for what is.
+    part = problem.log_likelihood_vjp(g, (False, True, False, True))
+    assert part[0] is None and part[2] is None
+    np.testing.assert_array_equal(part[1], got[1])
+    np.testing.assert_array_equal(part[3], got[3])
 
 
 def test_vjp_conventions_against_backward():

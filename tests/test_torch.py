@@ -48,13 +48,14 @@ REFERENCES = {"log_prob": reference_log_prob, "component_log_prob": reference_co
 def native_backward_calls(monkeypatch):
     """The keyword arguments of every native backward call (which gradients it was asked to compute)."""
     calls = []
-    original = gmmcore._native.backward
+    for name in ("backward", "log_likelihood_backward"):
+        original = getattr(gmmcore._native, name)
 
-    def recording(*args, **kwargs):
-        calls.append(kwargs)
-        return original(*args, **kwargs)
+        def recording(*args, _original=original, **kwargs):
+            calls.append(kwargs)
+            return _original(*args, **kwargs)
 
-    monkeypatch.setattr(gmmcore._native, "backward", recording)
+        monkeypatch.setattr(gmmcore._native, name, recording)
     return calls
 
 

@@ -236,16 +236,30 @@ void bind_dtype(py::module_& m) {
       },
       w, mu, cov, x, release);
   // covariances_gradient / input_gradient = False skip that work; the gradient is then None.
+  const auto gradients_tuple = [](gmmcore::Gradients<T>&& g, const gmmcore::BackwardOptions& options) {
+    using Optional = std::optional<gmmcore::RowMatrix<T>>;
+    return std::make_tuple(std::move(g.weights), std::move(g.means),
+                           options.covariances ? Optional(std::move(g.covariances)) : std::nullopt,
+                           options.input ? Optional(std::move(g.input)) : std::nullopt);
+  };
   m.def(
       "backward",
-      [](ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> cov, ConstMatrixRef<T> x,
-         ConstMatrixRef<T> grad_output, bool covariances_gradient, bool input_gradient) {
-        auto g = gmmcore::backward(gmmcore::factorize(make_params<T>(w, mu, cov)), x, grad_output,
-                                   gmmcore::BackwardOptions{covariances_gradient, input_gradient});
-        using Optional = std::optional<gmmcore::RowMatrix<T>>;
-        return std::make_tuple(std::move(g.weights), std::move(g.means),
-                               covariances_gradient ? Optional(std::move(g.covariances)) : std::nullopt,
-                               input_gradient ? Optional(std::move(g.input)) : std::nullopt);
+      [gradients_tuple](ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> cov, ConstMatrixRef<T> x,
+                        ConstMatrixRef<T> grad_output, bool covariances_gradient, bool input_gradient) {
+        const gmmcore::BackwardOptions options{covariances_gradient, input_gradient};
+        return gradients_tuple(
+            gmmcore::backward(gmmcore::factorize(make_params<T>(w, mu, cov)), x, grad_output, options), options);
+      },
+      w, mu, cov, x, py::arg("grad_output").noconvert(), py::arg("covariances_gradient") = true,
+      py::arg("input_gradient") = true, release);
+  m.def(
+      "log_likelihood_backward",
+      [gradients_tuple](ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> cov, ConstMatrixRef<T> x,
+                        ConstVectorRef<T> grad_output, bool covariances_gradient, bool input_gradient) {
+        const gmmcore::BackwardOptions options{covariances_gradient, input_gradient};
+        return gradients_tuple(
+            gmmcore::log_likelihood_backward(gmmcore::factorize(make_params<T>(w, mu, cov)), x, grad_output, options),
+            options);
       },
       w, mu, cov, x, py::arg("grad_output").noconvert(), py::arg("covariances_gradient") = true,
       py::arg("input_gradient") = true, release);

@@ -111,3 +111,75 @@ GMMCORE_TEST(backward, options_leave_out_covariances_and_input) {
         CHECK(got.input.rows() == 0);
     }
 }
+
+GMMCORE_TEST(backward, log_likelihood_backward_is_backward_of_g_times_responsibilities) {
+  // The fused VJP of sum_i g_i log p(x_i) equals backward with G_ik = g_i gamma_ik
+  // formed from expectation(), to rounding; D = 13 and 300 rows cross tile and block edges.
+  const Index N = 300, D = 13, K = 4;
+  const auto prob = make_problem<double>(N, D, K, 21);
+  const auto f = gmmcore::factorize(prob.params);
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  Vector<double> g(N);
+  for (Index i = 0; i < N; ++i) g(i) = normal(rng);
+  const RowMatrix<double> G = g.asDiagonal() * gmmcore::expectation(f, prob.x);
+  const auto want = gmmcore::backward(f, prob.x, G);
+  const auto got = gmmcore::log_likelihood_backward(f, prob.x, g);
+  const auto close = [](const auto& a, const auto& b) {
+    CHECK(a.rows() == b.rows() && a.cols() == b.cols());
+    const double scale = b.cwiseAbs().maxCoeff();
+    for (Index i = 0; i < a.rows(); ++i)
+      for (Index j = 0; j < a.cols(); ++j) CHECK_CLOSE(a(i, j), b(i, j), 1e-10, 1e-12 * scale);
+  };
+  close(got.weights, want.weights);
+  close(got.means, want.means);
+  close(got.covariances, want.covariances);
+  close(got.input, want.input);
+  for (const bool covariances : {false, true})
+    for (const bool input : {false, true}) {
+      const auto part = gmmcore::log_likelihood_backward(f, prob.x, g, gmmcore::BackwardOptions{covariances, input});
+      CHECK(part.weights == got.weights && part.means == got.means);
+      CHECK(covariances ? part.covariances == got.covariances : part.covariances.rows() == 0);
+      CHECK(input ? part.input == got.input : part.input.rows() == 0);
+    }
+}
+
+GMMCORE_TEST(backward, log_likelihood_backward_matches_finite_differences) {
+  const Index N = 9, D = 3, K = 2;
+  const auto prob = make_problem<double>(N, D, K, 8);
+  Vector<double> g(N);
+  for (Index i = 0; i < N; ++i) g(i) = 0.5 + 0.25 * double(i % 3) - 0.6 * double(i == 4);
+  const auto loss = [&](const Params<double>& p, const RowMatrix<double>& x) {
+    return g.dot(gmmcore::log_likelihood(gmmcore::factorize(p), x));
+  };
+  const auto grads = gmmcore::log_likelihood_backward(gmmcore::factorize(prob.params), prob.x, g);
+  const double h = 1e-6, tol = 1e-6;
+  const auto fd = [&](const std::function<void(Params<double>&, RowMatrix<double>&, double)>& perturb) {
+    Params<double> pp = prob.params, pm = prob.params;
+    RowMatrix<double> xp = prob.x, xm = prob.x;
+    perturb(pp, xp, h);
+    perturb(pm, xm, -h);
+    return (loss(pp, xp) - loss(pm, xm)) / (2 * h);
+  };
+  for (Index k = 0; k < K; ++k) {
+    for (Index d = 0; d < D; ++d)
+      CHECK_CLOSE(grads.means(k, d),
+                  fd([k, d](Params<double>& q, RowMatrix<double>&, double s) { q.means(k, d) += s; }), tol, tol);
+    for (Index i = 0; i < D; ++i)
+      for (Index j = i; j < D; ++j) {
+        const double numeric = fd([k, i, j](Params<double>& q, RowMatrix<double>&, double s) {
+          q.covariance(k)(i, j) += s;
+          if (i != j) q.covariance(k)(j, i) += s;
+        });
+        const double analytic = i == j ? grads.covariances(k, i * D + i) : 2 * grads.covariances(k, i * D + j);
+        CHECK_CLOSE(analytic, numeric, tol, tol);
+      }
+  }
+  for (Index n = 0; n < N; ++n)
+    for (Index d = 0; d < D; ++d)
+      CHECK_CLOSE(grads.input(n, d), fd([n, d](Params<double>&, RowMatrix<double>& y, double s) { y(n, d) += s; }), tol,
+                  tol);
+  // The weight gradient is sum_i g_i gamma_ik / w_k: its finite difference needs sum(w) = 1 kept, so it is
+  // checked through the identity sum_k w_k dL/dw_k = sum_i g_i.
+  CHECK_CLOSE(grads.weights.dot(prob.params.weights), g.sum(), 1e-12, 1e-12);
+}

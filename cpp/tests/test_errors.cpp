@@ -84,3 +84,18 @@ GMMCORE_TEST(errors, shape_mismatch) {
   const RowMatrix<double> g(10, 2);  // K = 3 expected
   CHECK_THROWS(gmmcore::backward(f, prob.x, g), std::invalid_argument);
 }
+
+GMMCORE_TEST(errors, log_likelihood_backward_checks_its_input) {
+  auto prob = make_problem<double>(2000, 3, 2);
+  const auto f = gmmcore::factorize(prob.params);
+  Vector<double> g = Vector<double>::Ones(2000);
+  CHECK_THROWS(gmmcore::log_likelihood_backward(f, prob.x, Vector<double>(Vector<double>::Ones(1999))),
+               std::invalid_argument);
+  g(1500) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(gmmcore::log_likelihood_backward(f, prob.x, g), std::invalid_argument,
+                    CHECK(contains(check_error_, "grad_output contains NaN or infinity (first at row 1500)")));
+  g(1500) = 1;
+  prob.x(1000, 1) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(gmmcore::log_likelihood_backward(f, prob.x, g), std::invalid_argument,
+                    CHECK(contains(check_error_, "X contains NaN or infinity (first at row 1000)")));
+}

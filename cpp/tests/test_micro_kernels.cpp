@@ -50,7 +50,7 @@ void check_kernels(Index D, Index B, double rtol) {
   quadratic_forms_full<T>(xv, mu.data(), factor_rows<true>(p, 0, D), scratch.data(), quad.data());
   for (Index i = 0; i < B; ++i) CHECK_CLOSE(double(quad(i)), quad_full(i), rtol, rtol);
   Rows<T> products(ldp, ldt);
-  dense_products_transposed<T>(xv, mu.data(), factor_rows<false>(p, 0, D), scratch.data(),
+  upper_products_transposed<T>(xv, mu.data(), factor_rows<true>(p, 0, D), scratch.data(),
                                transposed_block(products, B));
   const Eigen::MatrixXd dense = diff * p.leftCols(D).template cast<double>();
   for (Index i = 0; i < B; ++i)

@@ -36,6 +36,7 @@ void check_thread_independence() {
   const RowMatrix<T> r1 = gmmcore::expectation(f, prob.x);
   const double nll1 = gmmcore::negative_log_likelihood(f, prob.x);
   const auto b1 = gmmcore::backward(f, prob.x, g);
+  const auto l1 = gmmcore::log_likelihood_backward(f, prob.x, Vector<T>(g.col(0)));
   const auto e1 = gmmcore::em_train(prob.params, prob.x, 3, T(1e-6));
   for (int threads : {2, 3, 7}) {
     omp_set_num_threads(threads);
@@ -45,6 +46,9 @@ void check_thread_independence() {
     const auto b = gmmcore::backward(f, prob.x, g);
     CHECK(identical(b.weights, b1.weights) && identical(b.means, b1.means));
     CHECK(identical(b.covariances, b1.covariances) && identical(b.input, b1.input));
+    const auto l = gmmcore::log_likelihood_backward(f, prob.x, Vector<T>(g.col(0)));
+    CHECK(identical(l.weights, l1.weights) && identical(l.means, l1.means));
+    CHECK(identical(l.covariances, l1.covariances) && identical(l.input, l1.input));
     const auto e = gmmcore::em_train(prob.params, prob.x, 3, T(1e-6));
     CHECK(identical(e.weights, e1.weights) && identical(e.means, e1.means));
     CHECK(identical(e.covariances, e1.covariances));

@@ -32,8 +32,6 @@ from ._validation import native_array, params_arrays
 
 _Array = NDArray[Any]
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-#: Below this, exp(a) is taken as exactly 0 (docs/math.md#math-responsibilities; kUnderflow in logsumexp.hpp).
-_UNDERFLOW = {np.dtype(np.float32): -87.0, np.dtype(np.float64): -708.0}
 #: The argument names, in the order of the operation's inputs.
 NAMES = ("weights", "means", "covariances", "X")
 
@@ -97,11 +95,6 @@ class Problem:
         """(N,) log-likelihoods, without forming the (N, K) log-probabilities (no gradient to come)."""
         return _native.log_likelihood(*self.args)
 
-    def log_prob(self) -> tuple[_Array, _Array]:
-        """(N,) log-likelihoods and the (N, K) component log-probabilities they reduce."""
-        components = _native.forward(*self.args)
-        return _native.logsumexp_rows(components), components
-
     def vjp(self, grad_output: _Array, needs: tuple[bool, bool, bool, bool]) -> list[_Array | None]:
         """Gradients of ``sum(grad_output * component_log_prob())`` for the inputs ``needs`` marks, else None.
 
@@ -109,17 +102,30 @@ class Problem:
         (the native backward skips their work); the weight and mean gradients
         are cheap sums the kernel forms anyway.
         """
+        return self._gradients(_native.backward, grad_output, needs)
+
+    def log_likelihood_vjp(self, grad_output: _Array, needs: tuple[bool, bool, bool, bool]) -> list[_Array | None]:
+        """Gradients of ``sum(grad_output * log_likelihood())`` for the inputs ``needs`` marks, else None.
+
+        One native pass (``_native.log_likelihood_backward``): the component
+        log-probabilities, their responsibilities and the gradient sums are
+        formed block by block, never as an (N, K) array.
+        """
+        return self._gradients(_native.log_likelihood_backward, grad_output, needs)
+
+    def _gradients(self, native_backward: Any, grad_output: _Array, needs: tuple[bool, ...]) -> list[_Array | None]:
         if not any(needs):
             return [None] * 4
         grad_output = native_array(grad_output, self.X.dtype)
-        dw, dmu, dcov, dx = _native.backward(
+        dw, dmu, dcov, dx = native_backward(
             *self.args, grad_output, covariances_gradient=needs[2], input_gradient=needs[3]
         )
         out: list[_Array | None] = [None] * 4
         if needs[0]:
             # d/dw_j of log(w_k / s), s = sum(w): (dL/du_j - sum_k u_k dL/du_k) / s with u = w / s, where
-            # sum_k u_k dL/du_k = sum_ik G_ik (docs/math.md#math-backward); written with the sum of G so that
-            # a zero weight makes only its own gradient non-finite (IEEE rules, as in gmmcore.backward).
+            # sum_k u_k dL/du_k = sum_ik G_ik (docs/math.md#math-backward; for the log-likelihood
+            # G_ik = g_i gamma_ik, whose sum is sum_i g_i); written with the sum of the upstream gradient so
+            # that a zero weight makes only its own gradient non-finite (IEEE rules, as in gmmcore.backward).
             out[0] = (dw - grad_output.sum(dtype=np.float64).astype(dw.dtype)) / self.total
         if needs[1]:
             out[1] = dmu
@@ -131,22 +137,3 @@ class Problem:
         if needs[3]:
             out[3] = dx
         return out
-
-
-def responsibilities_times(log_prob: _Array, components: _Array, grad: _Array) -> _Array:
-    """``G_ik = g_i * gamma_ik``: the upstream gradient of :meth:`Problem.log_prob` moved to its components.
-
-    ``gamma = exp(y - logsumexp(y))`` (docs/math.md#math-responsibilities), exactly 0 where
-    ``y - logsumexp(y)`` is below the dtype's underflow cut-off (as the C++ core's ``kUnderflow``):
-    the subnormal values exp would give there slow the backward's sums several times over in
-    float32. A row whose log-probabilities are all ``-inf`` has uniform responsibilities.
-    """
-    with np.errstate(invalid="ignore"):
-        gamma = components - log_prob[:, None]
-    gamma[gamma < _UNDERFLOW[gamma.dtype]] = -np.inf
-    np.exp(gamma, out=gamma)
-    impossible = ~np.isfinite(log_prob)
-    if impossible.any():
-        gamma[impossible] = 1.0 / components.shape[1]
-    gamma *= grad[:, None]
-    return gamma

@@ -68,6 +68,20 @@ def backward(
     ``covariances_gradient=False`` (``input_gradient=False``) skips that gradient's work and returns None for it.
     """
 
+def log_likelihood_backward(
+    weights: NDArray[_F],
+    means: NDArray[_F],
+    covariances: NDArray[_F],
+    X: NDArray[_F],
+    grad_output: NDArray[_F],
+    covariances_gradient: bool = ...,
+    input_gradient: bool = ...,
+) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F] | None, NDArray[_F] | None]:
+    """VJP of :func:`log_likelihood` for ``grad_output`` (N,): :func:`backward` with ``G = g * gamma``, fused.
+
+    ``covariances_gradient=False`` (``input_gradient=False``) skips that gradient's work and returns None for it.
+    """
+
 def em_step(
     weights: NDArray[_F], means: NDArray[_F], covariances: NDArray[_F], X: NDArray[_F], jitter: float
 ) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], float]:

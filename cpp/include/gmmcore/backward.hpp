@@ -5,13 +5,23 @@
 //   dL/dmu_k    = sum_i G_ik v_ik
 //   dL/dSigma_k = 1/2 sum_i G_ik (v_ik v_ik^T - Sigma_k^{-1})
 //   dL/dx_i     = - sum_k G_ik v_ik
+// and, fused, the VJP of the log-likelihood: G_ik = g_i gamma_ik for an upstream
+// gradient g (N) of log p(x_i) (docs/math.md#math-log-likelihood).
+// The sums run in whitened coordinates z = P_k^T d (Sigma_k^{-1} = P_k P_k^T, so
+// v = P_k z): sum_i G_ik z_ik and sum_i G_ik z_ik z_ik^T, mapped back once per
+// component (dL/dmu_k = P_k sum G z, dL/dSigma_k = 1/2 P_k (sum G z z^T - sum G I) P_k^T).
+// z is the forward pass's own triangular product, so a sample and component
+// cost one triangular product and one scatter, and the log-likelihood's
+// responsibilities come from the same z.
 // BackwardOptions leaves out the two costly outputs a caller may not need: the
 // covariance gradient (the D x D scatter per sample and component) and the
 // input gradient (N x D). The weight and mean gradients are always computed.
 #include <algorithm>
+#include <sstream>
 #include <vector>
 
 #include "gmmcore/forward.hpp"
+#include "gmmcore/logsumexp.hpp"
 
 namespace gmmcore {
 
@@ -32,35 +42,137 @@ struct BackwardOptions {
 namespace detail {
 
 // Per-chunk sums over samples, in the micro-kernels' padded layout (as
-// PaddedStats): sum_i G_ik, sum_i G_ik v_ik (K rows of ld), and the lower
-// triangles of sum_i G_ik v_ik v_ik^T (K blocks of scatter_rows(D) rows of ld).
+// PaddedStats): sum_i G_ik, sum_i G_ik z_ik (K rows of ld), and the lower
+// triangles of sum_i G_ik z_ik z_ik^T (K blocks of scatter_rows(D) rows of ld).
 template <class T>
 struct BackwardSums {
   Vector<T> g;
-  RowMatrix<T> gv, gvv;
+  RowMatrix<T> gz, gzz;
 
   BackwardSums() = default;
   // scatter_k: the components whose scatter is summed (K, or 0 without the covariance gradient).
   BackwardSums(Index K, Index D, Index scatter_k)
       : g(Vector<T>::Zero(K)),
-        gv(RowMatrix<T>::Zero(K, padded_length<T>(D))),
-        gvv(RowMatrix<T>::Zero(scatter_k * scatter_rows(D), gv.cols())) {}
+        gz(RowMatrix<T>::Zero(K, padded_length<T>(D))),
+        gzz(RowMatrix<T>::Zero(scatter_k * scatter_rows(D), gz.cols())) {}
   BackwardSums& operator+=(const BackwardSums& o) {
     g += o.g;
-    gv += o.gv;
-    gvv += o.gvv;
+    gz += o.gz;
+    gzz += o.gzz;
     return *this;
   }
 };
 
-// Per-chunk scratch of backward.
+// Per-chunk scratch of backward: the forward's block workspace (ws.y holds G)
+// and the whitened samples.
 template <class T>
 struct BackwardWorkspace {
-  RowMatrix<T> xt, vt;   // (D, ldt), (factor_columns(D), ldt): x_i and v_ik, transposed
-  RowMatrix<T> scratch;  // of dense_products_transposed
-  RowMatrix<T> vp, w;    // (B, ld), (B, ldw): v_ik as padded rows, G_ik v_ik
-  Vector<T> g;           // (B): G_ik, contiguous
+  BlockWorkspace<T> block;
+  RowMatrix<T> zt;     // (slots * factor_columns(D), ldt): z_ik transposed, per component slot
+  RowMatrix<T> zp, w;  // (B, ld), (B, ldw): z_ik as padded rows, G_ik z_ik
+
+  void resize(Index B, Index D, Index K, Index slots) {
+    block.resize(B, D, K);
+    const Index ld = padded_length<T>(D), ldw = std::max(ld, scatter_rows(D));
+    if (zp.rows() != B || zp.cols() != ld) {
+      zp = RowMatrix<T>::Zero(B, ld);
+      w = RowMatrix<T>::Zero(B, ldw);
+    }
+    zt.resize(slots * factor_columns(D), block.xt.cols());
+  }
+  auto slot(Index s, Index D) { return zt.middleRows(s * factor_columns(D), factor_columns(D)); }
 };
+
+// The whitened samples z_ik of component k for the block in ws.block.xt, into `slot`.
+template <class T>
+void whiten_block(const FactoredParams<T>& f, Index k, Index B, BackwardWorkspace<T>& ws, Index slot) {
+  const Index D = f.n_features();
+  upper_products_transposed<T>(transposed_block(ws.block.xt, B), f.means.row(k).data(),
+                               factor_rows<true>(f.factors, k, D), ws.block.scratch.data(),
+                               transposed_block(ws.slot(slot, D), B));
+}
+
+// acc += component k's sums over the block's rows from the z_ik in `slot` and
+// G_ik = ws.block.y.col(k); with `input`, its rows r -= G_ik P_k z_ik.
+template <class T>
+void accumulate_component(const FactoredParams<T>& f, Index k, RowRange r, BackwardWorkspace<T>& ws, Index slot,
+                          BackwardSums<T>& acc, bool scatter, RowMatrix<T>* input) {
+  const Index B = r.size();
+  const Index D = f.n_features();
+  transpose_rows<T>(row_block(ws.slot(slot, D).topLeftCorner(D, B)), row_block(ws.zp));
+  const auto zp = padded_rows(ws.zp, D), w = padded_rows(ws.w, D);
+  const T* g = ws.block.y.col(k).data();
+  acc.g(k) += ws.block.y.col(k).sum();
+  weighted_rows<T>(zp, g, w, acc.gz.row(k).data());
+  const Index rows_per_k = scatter_rows(D);
+  if (scatter) scatter_full<T>(w, zp, padded_rows(acc.gzz.middleRows(k * rows_per_k, rows_per_k), D));
+  if (input != nullptr)
+    input->middleRows(r.begin, B).noalias() -=
+        ws.w.topLeftCorner(B, D) *
+        f.precision_cholesky[static_cast<size_t>(k)].transpose().template triangularView<Eigen::Lower>();
+}
+
+template <class T>
+void check_backward_params(const FactoredParams<T>& f, const ConstMatrixRef<T>& x) {
+  check_factored(f);
+  check_n_features(x.cols(), f.n_features(), "X");
+  if (f.diagonal()) throw std::invalid_argument("backward needs full covariances");
+}
+
+// The gradients from the sums over all samples; fills `out` but its input gradient.
+template <class T>
+void gradients_from_sums(const FactoredParams<T>& f, const BackwardSums<T>& sums, bool covariances, Gradients<T>& out) {
+  const Index K = f.n_components(), D = f.n_features();
+  out.weights = sums.g.cwiseQuotient(f.weights);
+  out.means.resize(K, D);
+  out.covariances.resize(covariances ? K : 0, D * D);
+  const Index rows_per_k = scatter_rows(D);
+  for (Index k = 0; k < K; ++k) {
+    const auto p = f.precision_cholesky[static_cast<size_t>(k)].template triangularView<Eigen::Upper>();
+    out.means.row(k).transpose().noalias() = p * sums.gz.row(k).head(D).transpose();
+    if (!covariances) continue;
+    Square<T> s = sums.gzz.block(k * rows_per_k, 0, D, D).template selfadjointView<Eigen::Lower>();
+    s.diagonal().array() -= sums.g(k);
+    Square<T> m = p * s;
+    m = (p * m.transpose()).eval();  // P (S - g I) P^T, as P (P (S - g I))^T with S symmetric
+    // The products round slightly asymmetrically; the exact gradient is symmetric.
+    Eigen::Map<RowMatrix<T>>(out.covariances.row(k).data(), D, D) = T(0.25) * (m + m.transpose());
+  }
+}
+
+// Gradients of sum(G * forward(X)) with G_ik given per block by fill_g(r, xb, ws),
+// which leaves G (B, K) in ws.block.y. `slots` is K when fill_g whitens every
+// component into its slot (and marks it so by returning true), 1 otherwise.
+template <class T, class FillG>
+Gradients<T> backward_blocks(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, const BackwardOptions& options,
+                             Index slots, FillG&& fill_g) {
+  const Index K = f.n_components(), D = f.n_features(), N = x.rows();
+  Gradients<T> out;
+  if (options.input) out.input.resize(N, D);
+  const Index scatter_k = options.covariances ? K : 0;
+  using Sums = BackwardSums<T>;
+  using Workspace = BackwardWorkspace<T>;
+  const Index ld = padded_length<T>(D);
+  const Index partial_bytes = Index(sizeof(T)) * K * (1 + ld) + Index(sizeof(T)) * scatter_k * scatter_rows(D) * ld;
+  const Sums sums = reduce_blocks_with<Sums, Workspace>(
+      N, 2 * row_cost(f), partial_bytes, [&] { return Sums(K, D, scatter_k); },
+      [&](Sums& acc, Workspace& ws, RowRange r) {
+        const Index B = r.size();
+        const auto xb = x.middleRows(r.begin, B);
+        check_block_finite(xb, r.begin, "X");
+        ws.resize(B, D, K, slots);
+        transpose_rows<T>(row_block(xb), row_block(ws.block.xt));
+        const bool whitened = fill_g(r, ws);
+        if (options.input) out.input.middleRows(r.begin, B).setZero();
+        for (Index k = 0; k < K; ++k) {
+          const Index slot = whitened ? k : 0;
+          if (!whitened) whiten_block(f, k, B, ws, slot);
+          accumulate_component(f, k, r, ws, slot, acc, options.covariances, options.input ? &out.input : nullptr);
+        }
+      });
+  gradients_from_sums(f, sums, options.covariances, out);
+  return out;
+}
 
 }  // namespace detail
 
@@ -68,79 +180,51 @@ struct BackwardWorkspace {
 template <class T>
 Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, const ConstMatrixRef<T>& grad_output,
                       const BackwardOptions& options = {}) {
-  detail::check_factored(f);
-  const Index K = f.n_components(), D = f.n_features(), N = x.rows();
-  detail::check_n_features(x.cols(), D, "X");
-  if (f.diagonal()) throw std::invalid_argument("backward needs full covariances");
+  detail::check_backward_params(f, x);
+  const Index K = f.n_components(), N = x.rows();
   if (grad_output.rows() != N || grad_output.cols() != K) {
     std::ostringstream msg;
     msg << "grad_output has shape (" << grad_output.rows() << ", " << grad_output.cols() << "), expected (" << N << ", "
         << K << ")";
     throw std::invalid_argument(msg.str());
   }
-  Gradients<T> out;
-  if (options.input) out.input.resize(N, D);  // every row is written by its block (component 0 assigns)
-  const Index scatter_k = options.covariances ? K : 0;
-  const Index ld = detail::padded_length<T>(D), ldw = std::max(ld, detail::scatter_rows(D)),
-              rows_per_k = detail::scatter_rows(D);
-  // Lambda_k = Sigma_k^{-1} = P_k P_k^T, so that v = Lambda_k d is one dense product per component,
-  // stored for the kernel as D rows of factor_columns(D) (zero-padded).
-  RowMatrix<T> lambda_rows = RowMatrix<T>::Zero(K * D, detail::factor_columns(D));
-  auto lambda = [&](Index k) { return lambda_rows.block(k * D, 0, D, D); };
-  for (Index k = 0; k < K; ++k) {
-    const Square<T>& p = f.precision_cholesky[static_cast<size_t>(k)];
-    lambda(k).noalias() = p.template triangularView<Eigen::Upper>() * p.transpose();
+  return detail::backward_blocks(f, x, options, 1, [&](detail::RowRange r, detail::BackwardWorkspace<T>& ws) {
+    const auto gb = grad_output.middleRows(r.begin, r.size());
+    detail::check_block_finite(gb, r.begin, "grad_output");
+    ws.block.y = gb;
+    return false;
+  });
+}
+
+// Gradients of L = sum_i g_i log p(x_i) for X (N, D) and g (N): backward with
+// G_ik = g_i gamma_ik, the responsibilities formed block by block from the
+// same whitened samples (exactly 0 below the underflow cut-off, uniform in a
+// row whose log-probabilities are all -inf; docs/math.md#math-responsibilities).
+template <class T>
+Gradients<T> log_likelihood_backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x,
+                                     const ConstVectorRef<T>& grad_output, const BackwardOptions& options = {}) {
+  detail::check_backward_params(f, x);
+  const Index K = f.n_components(), D = f.n_features(), N = x.rows();
+  if (grad_output.size() != N) {
+    std::ostringstream msg;
+    msg << "grad_output has length " << grad_output.size() << ", expected " << N << " (one per row of X)";
+    throw std::invalid_argument(msg.str());
   }
-  using Sums = detail::BackwardSums<T>;
-  using Workspace = detail::BackwardWorkspace<T>;
-  const Index partial_bytes = Index(sizeof(T)) * K * (1 + ld) + Index(sizeof(T)) * scatter_k * rows_per_k * ld;
-  Sums sums = detail::reduce_blocks_with<Sums, Workspace>(
-      N, 2 * detail::row_cost(f), partial_bytes, [&] { return Sums(K, D, scatter_k); },
-      [&](Sums& acc, Workspace& ws, detail::RowRange r) {
-        const Index B = r.size();
-        const auto xb = x.middleRows(r.begin, B);
-        const auto gb = grad_output.middleRows(r.begin, B);
-        detail::check_block_finite(xb, r.begin, "X");
-        detail::check_block_finite(gb, r.begin, "grad_output");
-        if (ws.vp.rows() != B || ws.vp.cols() != ld) {
-          ws.vp = RowMatrix<T>::Zero(B, ld);
-          ws.w = RowMatrix<T>::Zero(B, ldw);
-          ws.xt = RowMatrix<T>::Zero(D, detail::round_up(B, detail::kTransposedAlign<T>));
-          ws.vt.resize(detail::factor_columns(D), ws.xt.cols());
-          ws.scratch.resize(D, detail::kRowPackets * detail::kPacket<T>);
-        }
-        detail::transpose_rows<T>(detail::row_block(xb), detail::row_block(ws.xt));
-        const auto xt = detail::transposed_block(ws.xt, B);
-        const auto vp = detail::padded_rows(ws.vp, D), w = detail::padded_rows(ws.w, D);
-        for (Index k = 0; k < K; ++k) {
-          // v_i = Lambda_k (x_i - mu_k) with the samples in the SIMD lanes, then back to rows.
-          detail::dense_products_transposed<T>(xt, f.means.row(k).data(), detail::factor_rows<false>(lambda_rows, k, D),
-                                               ws.scratch.data(), detail::transposed_block(ws.vt, B));
-          detail::transpose_rows<T>(detail::row_block(ws.vt.topLeftCorner(D, B)), detail::row_block(ws.vp));
-          ws.g = gb.col(k);
-          acc.g(k) += ws.g.sum();
-          // w = G v, gv += sum_i G_ik v_ik; then the scatter sum of w_i v_i^T.
-          detail::weighted_rows<T>(vp, ws.g.data(), w, acc.gv.row(k).data());
-          if (options.covariances)
-            detail::scatter_full<T>(w, vp, detail::padded_rows(acc.gvv.middleRows(k * rows_per_k, rows_per_k), D));
-          if (!options.input) continue;
-          auto dxb = out.input.middleRows(r.begin, B);
-          if (k == 0)
-            dxb = -ws.w.leftCols(D);
-          else
-            dxb -= ws.w.leftCols(D);
-        }
-      });
-  out.weights = sums.g.cwiseQuotient(f.weights);
-  out.means = sums.gv.leftCols(D);
-  out.covariances.resize(scatter_k, D * D);
-  for (Index k = 0; k < scatter_k; ++k) {
-    Square<T> m = sums.gvv.block(k * rows_per_k, 0, D, D).template selfadjointView<Eigen::Lower>();
-    m -= sums.g(k) * lambda(k);
-    // Lambda_k's product rounds slightly asymmetrically; the exact gradient is symmetric.
-    Eigen::Map<RowMatrix<T>>(out.covariances.row(k).data(), D, D) = T(0.25) * (m + m.transpose());
-  }
-  return out;
+  return detail::backward_blocks(f, x, options, K, [&](detail::RowRange r, detail::BackwardWorkspace<T>& ws) {
+    const Index B = r.size();
+    const auto gb = grad_output.segment(r.begin, B);
+    detail::check_block_finite(gb, r.begin, "grad_output");
+    for (Index k = 0; k < K; ++k) {
+      detail::whiten_block(f, k, B, ws, k);
+      auto quad = ws.block.quad.head(B);
+      quad.setZero();
+      for (Index j = 0; j < D; ++j) quad += ws.slot(k, D).row(j).head(B).transpose().cwiseAbs2();
+      ws.block.y.col(k) = (f.log_norm(k) - T(0.5) * quad.array()).matrix();
+    }
+    detail::softmax_cols_inplace<T>(ws.block.y, ws.block.lse);
+    ws.block.y = ws.block.y.array().colwise() * gb.array();
+    return true;
+  });
 }
 
 }  // namespace gmmcore

@@ -28,9 +28,8 @@
 //                      over all ld columns: columns [samples, ld) must be
 //                      readable (any finite or not) and are garbage in outputs.
 //   UpperFactor<T>     D rows of stride ld = factor_columns(D): an upper
-//   DenseFactor<T>     triangular / dense D x D matrix, ZERO past column D
-//                      (and, upper, below the diagonal): whole column tiles
-//                      are multiplied.
+//                      triangular D x D matrix, ZERO past column D and below
+//                      the diagonal: whole column tiles are multiplied.
 // Vectors (means mu, diagonal precisions, responsibilities r) are plain
 // pointers to D (transposed kernels) or `rows` values; a mean that a padded-row
 // kernel subtracts is itself a padded row (ld values, zero past D).
@@ -109,8 +108,6 @@ struct FactorRows {
 };
 template <class T>
 using UpperFactor = FactorRows<T, true>;
-template <class T>
-using DenseFactor = FactorRows<T, false>;
 #undef GMMCORE_VIEW_TO_CONST
 
 // Views of row-major Eigen objects (matrices, blocks of rows, rows): the
@@ -261,14 +258,15 @@ void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T*
 }
 
 template <class T>
-void dense_products_transposed(const T* xt, Index ldt, Index D, const T* mu, const T* m, T* scratch, T* out) {
+void upper_products_transposed(const T* xt, Index ldt, Index D, const T* mu, const T* p, T* scratch, T* out) {
   using namespace Eigen::internal;
   constexpr Index L = kPacket<T>, W = kRowPackets * L;
   for (Index i0 = 0; i0 < ldt; i0 += W) {
     centred_tile(xt, ldt, D, mu, i0, scratch);
     for (Index j0 = 0; j0 < D; j0 += kTileColumns) {
+      // As in quadratic_forms_full: the tile's columns need rows d < j0 + kTileColumns.
       Packet<T> acc[kRowPackets][kTileColumns];
-      product_tile(scratch, D, m, factor_columns(D), j0, acc);
+      product_tile(scratch, std::min(D, j0 + kTileColumns), p, factor_columns(D), j0, acc);
       GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
           pstoreu(out + (j0 + j) * ldt + i0 + rp * L, acc[rp][j]);
     }
@@ -452,16 +450,17 @@ EIGEN_ALWAYS_INLINE void quadratic_forms_full(TransposedBlock<const T> x, const 
   kernel_impl::quadratic_forms_full<T>(x.data, x.ld, x.features, mu, p.data, scratch, quad);
 }
 
-// out(j, i) = sum_d (x_i - mu)_d M(d, j) for all x.ld columns of x; out has
-// factor_columns(D) rows (zero past D) and the stride of x. scratch as above.
+// out(j, i) = z_ij = sum_{d <= j} (x_i - mu)_d P(d, j) (z_i = P^T (x_i - mu))
+// for all x.ld columns of x; out has factor_columns(D) rows (zero past D) and
+// the stride of x. scratch as above.
 template <class T>
-EIGEN_ALWAYS_INLINE void dense_products_transposed(TransposedBlock<const T> x, const T* mu, DenseFactor<const T> m,
+EIGEN_ALWAYS_INLINE void upper_products_transposed(TransposedBlock<const T> x, const T* mu, UpperFactor<const T> p,
                                                    T* scratch, TransposedBlock<T> out) {
   check_layout(x);
-  check_layout(m);
+  check_layout(p);
   check_layout(out);
-  assert(m.features == x.features && out.features >= m.ld && out.ld == x.ld);
-  kernel_impl::dense_products_transposed<T>(x.data, x.ld, x.features, mu, m.data, scratch, out.data);
+  assert(p.features == x.features && out.features >= p.ld && out.ld == x.ld);
+  kernel_impl::upper_products_transposed<T>(x.data, x.ld, x.features, mu, p.data, scratch, out.data);
 }
 
 // quad[i] = sum_d (x_id - mu_d)^2 p_d for all x.ld columns of x (quad has

@@ -74,20 +74,17 @@ def _log_prob(weights, means, covariances, x):
 
 
 def _log_prob_fwd(weights, means, covariances, x):
-    n, k = x.shape[0], weights.shape[0]
-    shapes = (jax.ShapeDtypeStruct((n,), x.dtype), jax.ShapeDtypeStruct((n, k), x.dtype))
-    host = lambda *a: _problem(*a).log_prob()
-    log_prob, components = jax.pure_callback(host, shapes, weights, means, covariances, x, vmap_method=_VMAP)
-    return log_prob, (weights, means, covariances, x, log_prob, components)
+    # Only the inputs are kept: the backward's one native pass recomputes what it needs.
+    return _log_prob(weights, means, covariances, x), (weights, means, covariances, x)
 
 
-def _log_prob_host_vjp(weights, means, covariances, x, log_prob, components, grad):
-    grad_output = _autodiff.responsibilities_times(np.asarray(log_prob), np.asarray(components), np.asarray(grad))
-    return _input_gradients(weights, means, covariances, x, grad_output)
+def _log_prob_host_vjp(weights, means, covariances, x, grad):
+    problem = _problem(weights, means, covariances, x)
+    return tuple(problem.log_likelihood_vjp(np.asarray(grad), (True, True, True, True)))
 
 
 def _log_prob_bwd(residuals, grad):
-    return jax.pure_callback(_log_prob_host_vjp, _like(*residuals[:4]), *residuals, grad, vmap_method=_VMAP)
+    return jax.pure_callback(_log_prob_host_vjp, _like(*residuals), *residuals, grad, vmap_method=_VMAP)
 
 
 _log_prob.defvjp(_log_prob_fwd, _log_prob_bwd)

@@ -88,18 +88,16 @@ class _ComponentLogProb(torch.autograd.Function):
 class _LogProb(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, weights, means, covariances, X):
-        problem = _autodiff.Problem(*_numpy((weights, means, covariances, X)))
-        log_prob, components = problem.log_prob()
-        ctx.problem, ctx.log_prob, ctx.components = problem, log_prob, components
+        # Nothing but the inputs is kept for backward: its one native pass recomputes what it needs.
+        ctx.problem = _autodiff.Problem(*_numpy((weights, means, covariances, X)))
         ctx.save_for_backward(weights, means, covariances, X)
-        return torch.from_numpy(log_prob)
+        return torch.from_numpy(ctx.problem.log_likelihood())
 
     @staticmethod
     @_first_order
     def backward(ctx: Any, grad):
         ctx.saved_tensors  # noqa: B018  (raises if an input was modified in place)
-        grad_output = _autodiff.responsibilities_times(ctx.log_prob, ctx.components, grad.numpy())
-        return _tensors(ctx.problem.vjp(grad_output, tuple(ctx.needs_input_grad)))
+        return _tensors(ctx.problem.log_likelihood_vjp(grad.numpy(), tuple(ctx.needs_input_grad)))
 
 
 def component_log_prob(
