@@ -396,7 +396,7 @@ def test_parquet_index_columns_and_bad_columns(tmp_path, frame):
     out, _ = run("fit", "i.parquet", "-k", 3, "-o", "m.gmm", cwd=tmp_path)
     assert "dropped pandas' index column name" in out and "x 2 features" in out
     frame.assign(label="a").to_parquet(tmp_path / "s.parquet")
-    with pytest.raises(CLIError, match=r"s\.parquet: columns that are not numbers: label \(string"):
+    with pytest.raises(CLIError, match=r"s\.parquet: columns that are not numbers: label \((large_)?string\)"):
         load_data(tmp_path / "s.parquet")
     frame.assign(z=[None] + [1.0] * (len(frame) - 1)).to_parquet(tmp_path / "n.parquet")
     with pytest.raises(CLIError, match=r"column z has missing values"):
