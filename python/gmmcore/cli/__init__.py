@@ -15,9 +15,10 @@ traceback instead. A progress bar is drawn on standard error while fitting
 when it is a terminal, unless ``--quiet``.
 
 Modules: ``_errors`` (:class:`CLIError`), ``_data_io`` (data files in and
-tables out), ``_text_files`` and ``_arrow_files`` (reading each kind), ``_progress`` (the progress bar), ``_fitting`` (fitting,
-summaries, model files), ``_commands`` (the subcommands), ``_arguments`` (the
-parser) and ``_main`` (:func:`main`: errors to one line and an exit status).
+tables out), ``_text_files`` and ``_arrow_files`` (reading each kind),
+``_progress`` (the progress bar), ``_fitting`` (fitting, summaries, model
+files), ``_commands`` (the subcommands), ``_arguments`` (the parser) and
+``_main`` (:func:`main`: errors to one line and an exit status).
 The console script ``gmmcore`` is ``gmmcore._cli:main``, which is this
 package's :func:`main`.
 """
