@@ -17,8 +17,8 @@ that names the option which resolves it, never a guess that changes the model.
   first row that mixes numbers and text.
 - Index column: an empty first header field (pandas' ``to_csv`` with its
   index, R's ``write.csv``), or a first column whose values are 0, 1, ...,
-  N-1, is a row index, not a feature: it is dropped with a note unless
-  ``--keep-index``.
+  N-1 (N >= 3 rows), is a row index, not a feature: it is dropped with a
+  note unless ``--keep-index``.
 
 The numbers are then read by :func:`numpy.loadtxt` (fast, same quoting) and,
 when it fails, again line by line to report the first bad line.
@@ -105,7 +105,7 @@ def _sample(path):
     return rows
 
 
-def _delimiter(path, sample, ext, given):
+def _delimiter(sample, ext, given):
     if given is not None:
         return given, "given by --delimiter"
     if ext == ".tsv":
@@ -230,7 +230,7 @@ def load_text(path, ext, *, header=None, delimiter=None, keep_index=False):
         sample = _sample(path)
         if not sample:
             raise CLIError(f"{path}: no data rows")
-        layout = TextLayout(*_delimiter(path, sample, ext, delimiter))
+        layout = TextLayout(*_delimiter(sample, ext, delimiter))
         if layout.delimiter_source != "for .tsv":
             layout.notes.append(f"delimiter {_show(layout.delimiter)} ({layout.delimiter_source})")
         _decide_header(path, sample, layout, header)
@@ -247,7 +247,7 @@ def load_text(path, ext, *, header=None, delimiter=None, keep_index=False):
         X = _read_numbers(path, layout, width)
         if layout.drop_first:
             names = names[1:]
-        elif not keep_index and X.shape[1] > 1 and np.array_equal(X[:, 0], np.arange(X.shape[0])):
+        elif not keep_index and X.shape[1] > 1 and X.shape[0] >= 3 and np.array_equal(X[:, 0], np.arange(len(X))):
             X = X[:, 1:]
             shown = f"column {names[0]!r}" if names else "the first column"
             layout.dropped.append(f"dropped {shown} (0, 1, ..., N-1: a row index, --keep-index keeps it)")
