@@ -69,6 +69,20 @@ def test_a_first_column_0_to_n_minus_1_is_an_index(tmp_path, frame, header):
     assert_same_parameters(model_io.load(tmp_path / "m.gmm"), fitted(frame.reset_index().to_numpy()))
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0,1.5\n1,2.5\n2,3.5\n", [[1.5], [2.5], [3.5]]),  # 0, 1, 2: an index
+        ("x,y\n0,5\n", [[0, 5]]),  # one row: 0 is a value, not an index
+        ("x,y\n0,5\n1,6.5\n", [[0, 5], [1, 6.5]]),  # two rows: likewise
+        ("0,1.5\n2,2.5\n1,3.5\n", [[0, 1.5], [2, 2.5], [1, 3.5]]),  # not in order
+    ],
+)
+def test_index_detection_by_values(tmp_path, text, expected):
+    (tmp_path / "d.csv").write_text(text)
+    assert load_data(tmp_path / "d.csv")[0].tolist() == expected
+
+
 def test_predict_notes_a_dropped_index_column_on_stderr(tmp_path, frame):
     frame.to_csv(tmp_path / "d.csv")
     run("fit", "d.csv", "-k", 3, "-o", "m.gmm", cwd=tmp_path)
