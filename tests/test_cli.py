@@ -70,6 +70,7 @@ def work(tmp_path_factory):
     np.save(path / "vector.npy", np.zeros(5))
     np.save(path / "objects.npy", np.array([[1, "a"]], dtype=object), allow_pickle=True)
     stdout, stderr = run("fit", "data.csv", "-k", 3, "-o", "model.gmm", cwd=path)
+    run("fit", "data.npy", "-k", 3, "-o", "plain.gmm", cwd=path)  # no column names
     data = (path / "model.gmm").read_bytes()
     (path / "truncated.gmm").write_bytes(data[: len(data) // 2])
     corrupt = bytearray(data)
@@ -84,6 +85,14 @@ def work(tmp_path_factory):
 def same_bits(a, b):
     a, b = np.asarray(a), np.asarray(b)
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def without_names(model):
+    """The model evaluated on plain arrays: a model fitted on a CSV with a header keeps its column names,
+    and scikit-learn warns when such a model is given an array without them."""
+    if hasattr(model, "feature_names_in_"):
+        del model.feature_names_in_
+    return model
 
 
 def assert_same_model(loaded, expected):
@@ -108,9 +117,27 @@ def test_fit_prints_a_summary_and_writes_the_exact_model(work):
     assert f"log-likelihood:  {expected.score(X) * 300:.3f}" in out
     assert f"BIC:             {expected.bic(X):.3f}" in out
     assert f"AIC:             {expected.aic(X):.3f}" in out
-    for k in range(3):
-        assert f"{k:9d}  {expected.weights_[k]:.4f}  [" in out
+    assert "data:            delimiter ',' (detected); header detected, names kept in the model" in out
+    table = summary_table(out)
+    assert table["weight"] == pytest.approx(expected.weights_, rel=1e-5)
+    assert table["mean x"] == pytest.approx(expected.means_[:, 0], rel=1e-5, abs=1e-6)
+    assert table["mean y"] == pytest.approx(expected.means_[:, 1], rel=1e-5, abs=1e-6)
+    assert list(loaded.feature_names_in_) == ["x", "y"]
     assert out.rstrip().endswith("model written to model.gmm")
+
+
+def summary_table(out):
+    """{row label: values} of the summary's table of weights and means (one column per component)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("component "))
+    k = len(lines[start].split()) - 1
+    table = {}
+    for line in lines[start + 1 :]:
+        parts = line.rsplit(None, k)
+        if len(parts) != k + 1 or not parts[0].startswith(("weight", "mean ")):
+            break
+        table[parts[0].strip()] = [float(v) for v in parts[1:]]
+    return table
 
 
 @pytest.mark.parametrize(
@@ -167,7 +194,7 @@ def test_fit_options_and_inputs(work, data, options, dtype):
 
 
 def test_predict_labels_to_stdout(work):
-    model = model_io.load(work["path"] / "model.gmm")
+    model = without_names(model_io.load(work["path"] / "model.gmm"))
     out, err = run("predict", "model.gmm", "data.csv", cwd=work["path"])
     assert err == ""
     np.testing.assert_array_equal(np.array(out.split(), dtype=int), model.predict(work["X"]))
@@ -176,7 +203,7 @@ def test_predict_labels_to_stdout(work):
 @pytest.mark.parametrize("output", ["proba.csv", "proba.npy"])
 def test_predict_probabilities_to_a_file(work, output):
     path = work["path"]
-    model = model_io.load(path / "model.gmm")
+    model = without_names(model_io.load(path / "model.gmm"))
     out, err = run("predict", "model.gmm", "data.npy", "--proba", "-o", output, cwd=path)
     assert (out, err) == ("", "")
     if output.endswith(".npy"):
@@ -189,7 +216,7 @@ def test_predict_probabilities_to_a_file(work, output):
 
 def test_score_mean_and_per_sample(work):
     path = work["path"]
-    model = model_io.load(path / "model.gmm")
+    model = without_names(model_io.load(path / "model.gmm"))
     out, _ = run("score", "model.gmm", "data.tsv", cwd=path)
     assert float(out) == model.score(work["X"])
     out, err = run("score", "model.gmm", "data.csv", "-o", "scores.tsv", cwd=path)
@@ -202,9 +229,11 @@ def test_sample_is_seeded(work):
     model = model_io.load(path / "model.gmm")
     model.random_state = 5
     expected, _ = model.sample(40)
-    out, err = run("sample", "model.gmm", "-n", 40, "--seed", 5, cwd=path)
-    assert err == "" and out.splitlines()[0] == "x0,x1"
+    out, err = run("sample", "model.gmm", "-n", 40, "--seed", 5, "--no-shuffle", cwd=path)
+    assert err == "" and out.splitlines()[0] == "x,y"  # the names of data.csv's header
     assert same_bits(np.loadtxt(out.splitlines()[1:], delimiter=","), expected)
+    out, err = run("sample", "plain.gmm", "-n", 40, "--seed", 5, "--no-shuffle", cwd=path)
+    assert err == "" and out.splitlines()[0] == "x0,x1"  # a model fitted on a file without names
 
 
 # ------------------------------------------------------------------ select
@@ -214,18 +243,19 @@ def test_sample_is_seeded(work):
 def test_select_prints_a_table_the_best_k_and_plots_the_curve(work):
     path = work["path"]
     out, err = run("select", "data.npy", "-k", "1..5", "--plot", "bic.png", "-o", "best.gmm", cwd=path)
-    assert err == ""
+    assert err == ""  # the best K is inside the range: no warning
     lines = out.splitlines()
-    assert lines[0].split() == ["K", "log-likelihood", "BIC", "AIC", "converged", "iterations", "seconds"]
+    assert lines[0].split() == ["covariance", "K", "log-likelihood", "BIC", "AIC", "converged", "iterations", "seconds"]
     rows = [line.split() for line in lines[1:6]]
-    assert [int(row[0]) for row in rows] == [1, 2, 3, 4, 5]
-    bics = [float(row[2]) for row in rows]
-    assert int(rows[int(np.argmin(bics))][0]) == 3
+    assert [row[0] for row in rows] == ["full"] * 5
+    assert [int(row[1]) for row in rows] == [1, 2, 3, 4, 5]
+    bics = [float(row[3]) for row in rows]
+    assert int(rows[int(np.argmin(bics))][1]) == 3
     assert "<- best BIC" in lines[3]
-    assert "best K by BIC: 3" in out
+    assert "best by BIC: K=3, full covariance" in out
     best = model_io.load(path / "best.gmm")
     assert best.n_components == 3
-    assert float(rows[2][2]) == pytest.approx(best.bic(work["X"]), abs=1e-3)
+    assert float(rows[2][3]) == pytest.approx(best.bic(work["X"]), abs=1e-3)
     image = read_png(path / "bic.png")
     assert count(image, "C0") > 300  # the curve
     assert count(image, "C3") > 30  # the ring around the best K
@@ -233,8 +263,10 @@ def test_select_prints_a_table_the_best_k_and_plots_the_curve(work):
 
 def test_select_by_aic_with_a_list_of_k(work):
     out, _ = run("select", "data.csv", "-k", "2,4,3", "--criterion", "aic", "--covariance", "diag", cwd=work["path"])
-    assert [line.split()[0] for line in out.splitlines()[1:4]] == ["2", "3", "4"]
-    assert "best K by AIC:" in out
+    lines = out.splitlines()
+    assert lines[0] == "data: delimiter ',' (detected); header detected, names kept in the model"
+    assert [line.split()[:2] for line in lines[2:5]] == [["diag", "2"], ["diag", "3"], ["diag", "4"]]
+    assert "best by AIC: K=" in out
 
 
 # -------------------------------------------------------------------- demo
@@ -250,11 +282,11 @@ def test_demo_with_no_arguments(tmp_path):
     # weights 0.356 / 0.644, means (2.04, 54.5) and (4.29, 80.0).
     loglik = float(re.search(r"log-likelihood:  (\S+)", out).group(1))
     assert loglik == pytest.approx(-1130.264, abs=0.01)
-    components = sorted(line.split(None, 2)[1:] for line in out.splitlines()[-2:])
-    assert [float(weight) for weight, _ in components] == pytest.approx([0.3559, 0.6441], abs=2e-3)
-    means = [[float(v) for v in mean.strip("[]").split(",")] for _, mean in components]
-    assert means[0] == pytest.approx([2.0365, 54.4799], abs=0.05)
-    assert means[1] == pytest.approx([4.2898, 79.9695], abs=0.05)
+    table = summary_table(out)
+    components = sorted(zip(table["weight"], table["mean eruptions"], table["mean waiting"]))
+    assert [weight for weight, _, _ in components] == pytest.approx([0.3559, 0.6441], abs=2e-3)
+    assert components[0][1:] == pytest.approx((2.0365, 54.4799), abs=0.05)
+    assert components[1][1:] == pytest.approx((4.2898, 79.9695), abs=0.05)
     assert os.listdir(tmp_path) == []
 
 
@@ -453,7 +485,7 @@ def write(path, text):
     "text, columns",
     [
         ("a,b\n1,2\n3,4\n", ["a", "b"]),
-        ('"","eruptions"\n1,2\n3,4\n', ["", "eruptions"]),
+        ('"","eruptions","waiting"\n1,1,2\n2,3,4\n', ["eruptions", "waiting"]),  # R's write.csv: row names
         ("1,2\n3,4\n", None),
         ("# a comment\n\nx , y\n1,2\n# another\n\n3,4\n", ["x", "y"]),
         ("\ufeffa,b\n1,2\n3,4\n", ["a", "b"]),

@@ -12,8 +12,8 @@ import datetime
 import hashlib
 import json
 import os
+import secrets
 import struct
-import tempfile
 from numbers import Integral, Real
 
 import numpy as np
@@ -117,7 +117,7 @@ def write(model, path):
         return
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gmmcore-", suffix=".tmp")
+    fd, tmp = _new_file(folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -126,6 +126,22 @@ def write(model, path):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_file(folder):
+    """(fd, path) of a new temporary file in ``folder``, with the mode of any new file: 0o666 less the umask.
+
+    Not ``tempfile.mkstemp``, whose files are 0o600 whatever the umask: the
+    model file is this file renamed, and must be readable as an ordinary
+    file is (by a service, a group). ``O_EXCL`` makes the name ours.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(folder, f".gmmcore-{secrets.token_hex(8)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def _encode(model):

@@ -124,7 +124,8 @@ def save(model: GaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
 
     The parameters are stored bit for bit; see the module docstring for the
     format. A path is written atomically (a temporary file in the same
-    folder, then renamed), so a failed save never leaves half a file.
+    folder, then renamed), so a failed save never leaves half a file; the
+    file gets the permissions of any new file (0o666 less the umask).
 
     Parameters
     ----------

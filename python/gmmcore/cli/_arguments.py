@@ -104,6 +104,55 @@ def k_range(text):
     return sorted(values)
 
 
+def _delimiter(text):
+    from ._text_files import DELIMITER_NAMES
+
+    value = DELIMITER_NAMES.get(text.lower(), "\t" if text == "\\t" else text)
+    if len(value) != 1 or value in '"\r\n' or value.isalnum() or value in ".-+":
+        names = ", ".join(DELIMITER_NAMES)
+        raise argparse.ArgumentTypeError(f"expected one character or one of {names}, got {text!r}")
+    return value
+
+
+def _covariance_types(text):
+    """'full', 'full,diag' or 'all': the covariance types ``select`` tries, in the estimator's order."""
+    from .._covariance import COVARIANCE_TYPES
+
+    names = [name.strip() for name in text.split(",")]
+    if names == ["all"]:
+        return list(COVARIANCE_TYPES)
+    unknown = [name for name in names if name not in COVARIANCE_TYPES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(COVARIANCE_TYPES)} (or all), got {text!r}"
+        )
+    return [name for name in COVARIANCE_TYPES if name in names]
+
+
+def _data_options(parser):
+    """How a .csv/.tsv DATA file is read: each detection can be overridden."""
+    group = parser.add_argument_group("reading .csv/.tsv DATA files (each detected unless given)")
+    header = group.add_mutually_exclusive_group()
+    header.add_argument(
+        "--header", dest="header", action="store_const", const=True, default=None, help="the first row is a header"
+    )
+    header.add_argument("--no-header", dest="header", action="store_const", const=False, help="the first row is data")
+    group.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default=None,
+        metavar="D",
+        help="field delimiter: one character, or comma, semicolon, tab, space, pipe "
+        "(default: tab for .tsv; for .csv, detected among comma, semicolon and tab)",
+    )
+    group.add_argument(
+        "--keep-index",
+        action="store_true",
+        help="keep a first column that looks like a row index (unnamed in the header, or 0, 1, ..., N-1); "
+        "by default it is dropped with a note",
+    )
+
+
 def _common_options(parser, suppress):
     """--quiet and --debug, accepted before and after the subcommand."""
     default = argparse.SUPPRESS if suppress else False
@@ -131,7 +180,7 @@ def _estimator_defaults():
     return defaults, list(COVARIANCE_TYPES), init_choices
 
 
-def _fit_options(parser, k_help=None):
+def _fit_options(parser, k_help=None, several_covariances=False):
     defaults, covariance_choices, init_choices = _estimator_defaults()
     if k_help is not None:
         parser.add_argument(
@@ -143,12 +192,22 @@ def _fit_options(parser, k_help=None):
             metavar="K",
             help=k_help,
         )
-    parser.add_argument(
-        "--covariance",
-        choices=covariance_choices,
-        default=defaults["covariance_type"],
-        help=f"covariance type (default: {defaults['covariance_type']})",
-    )
+    if several_covariances:
+        parser.add_argument(
+            "--covariance",
+            type=_covariance_types,
+            default=[defaults["covariance_type"]],
+            metavar="TYPES",
+            help=f"covariance types to try: a comma-separated list of {', '.join(covariance_choices)}, "
+            f"or all (default: {defaults['covariance_type']})",
+        )
+    else:
+        parser.add_argument(
+            "--covariance",
+            choices=covariance_choices,
+            default=defaults["covariance_type"],
+            help=f"covariance type (default: {defaults['covariance_type']})",
+        )
     parser.add_argument(
         "--n-init",
         type=_constrained("n_init"),
@@ -217,7 +276,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="gmmcore",
         description="Fit, apply and choose Gaussian mixture models (gmmcore). "
-        "Data: .csv/.tsv (header row detected) or .npy; model files: gmmcore's own format.",
+        "Data: .csv/.tsv (delimiter, header and index column detected), .npy, or .parquet/.feather/.arrow "
+        "(with gmmcore[arrow]); model files: gmmcore's own format.",
         epilog="Run 'gmmcore demo --plot demo.png' for a first look.",
     )
     parser.add_argument("--version", action="version", version=f"gmmcore {__version__}")
@@ -236,10 +296,12 @@ def build_parser():
         return sub
 
     sub = command("fit", "fit a mixture to DATA, print a summary and write the model file", cmd_fit)
-    sub.add_argument("data", metavar="DATA", help="samples: .csv, .tsv or .npy")
+    sub.add_argument("data", metavar="DATA", help="samples: .csv, .tsv, .npy, .parquet, .feather or .arrow")
     _fit_options(sub, k_help="number of components")
-    sub.add_argument("--float32", action="store_true", help="fit in float32 (default: float64, or the .npy's float32)")
+    sub.add_argument("--float32", action="store_true", help="fit in float32 (default: float64, or the file's float32)")
     sub.add_argument("-o", "--output", metavar="MODEL", required=True, help="model file to write")
+    sub.add_argument("--full", action="store_true", help="show every feature's mean in the summary")
+    _data_options(sub)
 
     sub = command(
         "predict", "most probable component of each sample (or, with --proba, all probabilities)", cmd_predict
@@ -248,11 +310,13 @@ def build_parser():
     sub.add_argument("data", metavar="DATA")
     sub.add_argument("-o", "--output", metavar="OUT", help=".csv, .tsv or .npy (default: CSV on stdout)")
     sub.add_argument("--proba", action="store_true", help="write the (n_samples, K) component probabilities")
+    _data_options(sub)
 
     sub = command("score", "mean log-likelihood of DATA (and each sample's, with -o)", cmd_score)
     sub.add_argument("model", metavar="MODEL")
     sub.add_argument("data", metavar="DATA")
     sub.add_argument("-o", "--output", metavar="OUT", help="write each sample's log-likelihood: .csv, .tsv or .npy")
+    _data_options(sub)
 
     sub = command("sample", "draw samples from a model", cmd_sample)
     sub.add_argument("model", metavar="MODEL")
@@ -261,6 +325,20 @@ def build_parser():
     )
     sub.add_argument("-o", "--output", metavar="OUT", help=".csv, .tsv or .npy (default: CSV on stdout)")
     sub.add_argument("--seed", type=_seed, default=None, metavar="S", help="random seed (default: fresh randomness)")
+    sub.add_argument(
+        "--shuffle",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write the samples in random order (default), not grouped by component",
+    )
+    sub.add_argument(
+        "--labels",
+        nargs="?",
+        const="component",
+        default=None,
+        metavar="NAME",
+        help="add a last column with each sample's component, named NAME (default: component)",
+    )
 
     sub = command("select", "fit each K in a range and choose one by BIC or AIC", cmd_select)
     sub.add_argument("data", metavar="DATA")
@@ -274,10 +352,15 @@ def build_parser():
         help="the K to try: A..B, a comma-separated list or both (default: 1..10)",
     )
     sub.add_argument("--criterion", choices=["bic", "aic"], default="bic", help="default: bic")
-    _fit_options(sub)
+    _fit_options(sub, several_covariances=True)
     sub.add_argument("--float32", action="store_true", help="fit in float32")
     sub.add_argument("-o", "--output", metavar="MODEL", help="write the best model to this file")
-    sub.add_argument("--plot", metavar="FILE.png", help="draw the criterion against K (needs gmmcore[plot])")
+    sub.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw the criterion against K, for the best covariance type (needs gmmcore[plot])",
+    )
+    _data_options(sub)
 
     sub = command("demo", "fit the bundled Old Faithful eruptions data (272 x 2) and print the summary", cmd_demo)
     sub.add_argument(
@@ -296,4 +379,5 @@ def build_parser():
         metavar="FILE.png",
         help="draw the points coloured by component with 1- and 2-sigma ellipses (needs gmmcore[plot])",
     )
+    sub.add_argument("--full", action="store_true", help="show every feature's mean in the summary")
     return parser

@@ -5,10 +5,11 @@ user can fix is raised as :class:`CLIError`.
 """
 
 import os
+import sys
 
 import numpy as np
 
-from ._data_io import check_output, load_data, write_table
+from ._data_io import check_output, write_table
 from ._errors import CLIError
 from ._fitting import (
     check_output_model,
@@ -18,7 +19,9 @@ from ._fitting import (
     information_criteria,
     load_model,
     model_and_data,
+    name_features,
     prepare,
+    read,
     save_model,
     summary,
 )
@@ -56,11 +59,13 @@ def _save_figure(fig, path):
 
 def cmd_fit(args):
     check_output_model(args.output)
-    X, _ = load_data(args.data)
-    X = prepare(X, args)
+    data = read(args)
+    X = prepare(data.X, args)
     model, seconds = fit_model(X, args, args.k)
-    print(summary(model, X, args.data, seconds))
-    save_model(model, args.output)
+    text = summary(model, X, args.data, seconds, data, args.full)
+    name_features(model, data.columns)
+    save_model(model, args.output)  # before any output: a reader that stops early (| head) loses no model
+    print(text)
     print(f"model written to {args.output}")
     return 0
 
@@ -94,48 +99,79 @@ def cmd_sample(args):
     check_output(args.output)
     model = load_model(args.model)
     model.random_state = args.seed
-    X, _ = model.sample(args.n)
+    X, labels = model.sample(args.n)  # grouped by component: all of component 0, then 1, ...
     names = getattr(model, "feature_names_in_", None)
     header = [str(n) for n in names] if names is not None else [f"x{i}" for i in range(X.shape[1])]
-    write_table(args.output, X, header)
+    if args.labels is not None and args.labels in header:
+        raise CLIError(
+            f"{args.model}: a feature is named {args.labels!r}; give the label column another name: --labels NAME"
+        )
+    if args.shuffle:
+        # A stream of its own from the same seed: the draw is model.sample's, only the order changes.
+        order = np.random.default_rng(args.seed).permutation(args.n)
+        X, labels = X[order], labels[order]
+    if args.labels is not None:
+        header.append(args.labels)
+    write_table(args.output, X, header, labels if args.labels is not None else None)
     return 0
+
+
+def _edge_warning(best_k, tried, name):
+    """A warning when the best K is at an end of the range tried: the true best may lie beyond it."""
+    if len(tried) < 2:
+        return None
+    if best_k == tried[-1]:
+        return f"the best K by {name}, {best_k}, is the largest tried: try larger K (-k {tried[0]}..{2 * best_k})"
+    if best_k == tried[0] and best_k > 1:
+        return f"the best K by {name}, {best_k}, is the smallest tried: try smaller K (-k 1..{tried[-1]})"
+    return None
 
 
 def cmd_select(args):
     _check_plot(args.plot)
     if args.output is not None:
         check_output_model(args.output)
-    X, _ = load_data(args.data)
-    X = prepare(X, args)
+    data = read(args)
+    X = prepare(data.X, args)
     check_sizes(X, args, args.k)
+    if data.notes or data.dropped:
+        print(f"data: {'; '.join([*data.notes, *data.dropped])}")
     rows, models = [], {}
-    for k in args.k:
-        model, seconds = fit_model(X, args, k, label=f"K={k} ")
-        loglik, bic, aic = information_criteria(model, X)
-        rows.append((k, loglik, bic, aic, model.converged_, model.n_iter_, seconds))
-        models[k] = model
-    column = 2 if args.criterion == "bic" else 3
-    best = min(rows, key=lambda row: row[column])[0]
+    for covariance in args.covariance:
+        for k in args.k:
+            label = f"{covariance} K={k} " if len(args.covariance) > 1 else f"K={k} "
+            model, seconds = fit_model(X, args, k, label=label, covariance=covariance)
+            loglik, bic, aic = information_criteria(model, X)
+            rows.append((covariance, k, loglik, bic, aic, model.converged_, model.n_iter_, seconds))
+            models[covariance, k] = model
+    column = 3 if args.criterion == "bic" else 4
+    best = min(rows, key=lambda row: row[column])[:2]
     name = args.criterion.upper()
-    titles = ("K", "log-likelihood", "BIC", "AIC", "converged", "iterations", "seconds")
-    print("  ".join(f"{title:>{width}}" for title, width in zip(titles, (3, 14, 12, 12, 9, 10, 7))))
-    for k, loglik, bic, aic, converged, n_iter, seconds in rows:
-        mark = f"  <- best {name}" if k == best else ""
+    titles = ("covariance", "K", "log-likelihood", "BIC", "AIC", "converged", "iterations", "seconds")
+    print("  ".join(f"{title:>{width}}" for title, width in zip(titles, (10, 3, 14, 12, 12, 9, 10, 7))))
+    for covariance, k, loglik, bic, aic, converged, n_iter, seconds in rows:
+        mark = f"  <- best {name}" if (covariance, k) == best else ""
         print(
-            f"{k:3d}  {loglik:14.3f}  {bic:12.3f}  {aic:12.3f}  {'yes' if converged else 'NO':>9}  "
+            f"{covariance:>10}  {k:3d}  {loglik:14.3f}  {bic:12.3f}  {aic:12.3f}  {'yes' if converged else 'NO':>9}  "
             f"{n_iter:10d}  {seconds:7.2f}{mark}"
         )
-    print(f"best K by {name}: {best}")
+    print(f"best by {name}: K={best[1]}, {best[0]} covariance")
+    warning = _edge_warning(best[1], args.k, name)
+    if warning is not None:
+        print(f"gmmcore: warning: {warning}", file=sys.stderr)
+    best_model = models[best]
     if args.output is not None:
-        save_model(models[best], args.output)
-        print(f"model with K={best} written to {args.output}")
+        name_features(best_model, data.columns)
+        save_model(best_model, args.output)
+        print(f"model with K={best[1]} ({best[0]} covariance) written to {args.output}")
     if args.plot is not None:
         from ..plot import plot_criterion
 
         fig = _figure()
         ax = fig.subplots()
-        plot_criterion([r[0] for r in rows], [r[column] for r in rows], ax=ax, criterion=name, best=best)
-        ax.set_title(f"{name} of Gaussian mixtures ({args.covariance} covariance) on {os.path.basename(args.data)}")
+        curve = [row for row in rows if row[0] == best[0]]
+        plot_criterion([r[1] for r in curve], [r[column] for r in curve], ax=ax, criterion=name, best=best[1])
+        ax.set_title(f"{name} of Gaussian mixtures ({best[0]} covariance) on {os.path.basename(args.data)}")
         _save_figure(fig, args.plot)
         print(f"plot written to {args.plot}")
     return 0
@@ -154,15 +190,17 @@ def cmd_demo(args):
     from importlib.resources import as_file
 
     with as_file(_faithful_path()) as path:
-        X, columns = load_data(path)
+        data = read(args, path)
+    X, columns = data.X, data.columns
     args.data = "old_faithful.csv"
     print(
         f"Old Faithful geyser (Yellowstone): {X.shape[0]} eruptions, columns {', '.join(columns)} "
         "(eruption time and waiting time to the next one, in minutes)"
     )
     model, seconds = fit_model(X, args, args.k)
-    print(summary(model, X, "old_faithful.csv", seconds))
+    print(summary(model, X, "old_faithful.csv", seconds, data, args.full))
     if args.output is not None:
+        name_features(model, columns)
         save_model(model, args.output)
         print(f"model written to {args.output}")
     if args.plot is not None:
@@ -170,13 +208,14 @@ def cmd_demo(args):
 
         fig = _figure()
         ax = fig.subplots()
-        plot_mixture(
-            model,
-            X,
-            ax=ax,
-            feature_names=["eruption time (min)", "waiting time to next eruption (min)"],
-            title=f"Old Faithful: {args.k}-component Gaussian mixture ({args.covariance} covariance)",
-        )
+        with ignoring_feature_names():  # the model keeps the file's column names; X is a plain array
+            plot_mixture(
+                model,
+                X,
+                ax=ax,
+                feature_names=["eruption time (min)", "waiting time to next eruption (min)"],
+                title=f"Old Faithful: {args.k}-component Gaussian mixture ({args.covariance} covariance)",
+            )
         _save_figure(fig, args.plot)
         print(f"plot written to {args.plot}")
     return 0

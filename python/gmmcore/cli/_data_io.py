@@ -1,17 +1,22 @@
-"""Data files of the command line: reading samples (.csv, .tsv, .npy) and writing tables."""
+"""Data files of the command line: reading samples (text, .npy, Parquet/Arrow) and writing tables."""
 
+import csv
+import io
 import os
 import sys
-import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
+from ._arrow_files import ARROW_EXTENSIONS, load_arrow
 from ._errors import CLIError
+from ._text_files import load_text
 
-__all__ = ["DATA_EXTENSIONS", "load_data", "check_output", "write_table"]
+__all__ = ["DATA_EXTENSIONS", "OUTPUT_EXTENSIONS", "DataFile", "read_data", "load_data", "check_output", "write_table"]
 
-DATA_EXTENSIONS = (".csv", ".tsv", ".npy")
-_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+_TEXT_EXTENSIONS = (".csv", ".tsv")
+DATA_EXTENSIONS = (*_TEXT_EXTENSIONS, ".npy", *ARROW_EXTENSIONS)
+OUTPUT_EXTENSIONS = (*_TEXT_EXTENSIONS, ".npy")
 
 
 def _extension(path, allowed, what):
@@ -21,42 +26,102 @@ def _extension(path, allowed, what):
     return ext
 
 
-def load_data(path):
-    """Samples from a .csv, .tsv or .npy file, and the column names when the file has them.
+@dataclass
+class DataFile:
+    """Samples read from a data file, with their column names and what was decided while reading.
+
+    Attributes
+    ----------
+    X : ndarray (or numpy.memmap) of shape (n_samples, n_features)
+    columns : list of str or None
+        The feature names (a text file's header, a Parquet/Arrow file's
+        columns); None when the file has none.
+    notes : list of str
+        How the file was read (delimiter, header), for the summary.
+    dropped : list of str
+        Columns that were read but are not features (index columns), and
+        why: for the summary, and as notes on standard error where no
+        summary is printed.
+    """
+
+    X: np.ndarray
+    columns: list | None
+    notes: list
+    dropped: list
+
+
+def read_data(path, *, header=None, delimiter=None, keep_index=False):
+    """A :class:`DataFile` from a .csv, .tsv, .npy, .parquet, .feather or .arrow file.
 
     A .npy file is memory-mapped (``numpy.load(mmap_mode="r")``): the
     estimator reads it in place when it is C-ordered float32/float64, and
-    otherwise makes the one converted copy it needs.
+    otherwise makes the one converted copy it needs. Text files follow the
+    rules of :mod:`gmmcore.cli._text_files` (delimiter, header and index
+    column detection, each overridable); Parquet and Arrow files are read by
+    pyarrow (:mod:`gmmcore.cli._arrow_files`).
 
     Parameters
     ----------
     path : str or os.PathLike
+    header : bool or None, default=None
+        Text files: whether the first row is a header; None detects it.
+    delimiter : str or None, default=None
+        Text files: the field delimiter; None detects it (.csv) or uses tab (.tsv).
+    keep_index : bool, default=False
+        Text files: keep a first column that looks like a row index.
 
     Returns
     -------
-    X : ndarray (or numpy.memmap) of shape (n_samples, n_features)
-    columns : list of str or None
-        The header row of a .csv/.tsv file; None when there is none.
+    DataFile
 
     Raises
     ------
     CLIError
-        Missing file, unsupported extension, an unparsable row (with its
-        1-based line number), ragged rows, no rows, or a .npy file that is
-        not a 2-D array of real numbers.
+        Missing file, unsupported extension, an option that does not apply
+        to the file's kind, an unparsable or ambiguous row (with its 1-based
+        line number), ragged rows, no rows, or a .npy file that is not a 2-D
+        array of real numbers.
     """
     ext = _extension(path, DATA_EXTENSIONS, "data")
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such file")
     if os.path.isdir(path):
         raise CLIError(f"{path}: is a directory, not a data file")
-    if ext == ".npy":
-        X, columns = _load_npy(path), None
+    if ext in _TEXT_EXTENSIONS:
+        X, columns, notes, dropped = load_text(path, ext, header=header, delimiter=delimiter, keep_index=keep_index)
     else:
-        X, columns = _load_delimited(path, _DELIMITERS[ext])
+        given = [
+            name for name, value in (("--header/--no-header", header), ("--delimiter", delimiter)) if value is not None
+        ]
+        if keep_index:
+            given.append("--keep-index")
+        if given:
+            raise CLIError(f"{path}: {' and '.join(given)} apply to .csv and .tsv files only")
+        if ext == ".npy":
+            X, columns, notes, dropped = _load_npy(path), None, [], []
+        else:
+            X, columns, notes, dropped = load_arrow(path)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise CLIError(f"{path}: no data (shape {X.shape})")
-    return X, columns
+    return DataFile(X, columns, notes, dropped)
+
+
+def load_data(path, **options):
+    """(X, column names or None) of a data file: :func:`read_data` without its notes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    **options
+        ``header``, ``delimiter``, ``keep_index``, as for :func:`read_data`.
+
+    Returns
+    -------
+    X : ndarray (or numpy.memmap) of shape (n_samples, n_features)
+    columns : list of str or None
+    """
+    data = read_data(path, **options)
+    return data.X, data.columns
 
 
 def _load_npy(path):
@@ -73,113 +138,46 @@ def _load_npy(path):
     return X
 
 
-def _split(line, delimiter):
-    return [field.strip().strip('"').strip() for field in line.rstrip("\r\n").split(delimiter)]
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _skip(line):
-    stripped = line.strip()
-    return not stripped or stripped.startswith("#")
-
-
-def _load_delimited(path, delimiter):
-    """(X, columns): np.loadtxt when the file is clean, else a line-by-line parse that names the bad line."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            header_line, columns = 0, None
-            for line_no, line in enumerate(f, 1):
-                if _skip(line):
-                    continue
-                fields = _split(line, delimiter)
-                if not any(_is_number(field) for field in fields):
-                    header_line, columns = line_no, fields
-                break
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # loadtxt warns on empty input; reported below
-                X = np.loadtxt(
-                    path,
-                    delimiter=delimiter,
-                    skiprows=header_line,
-                    comments="#",
-                    ndmin=2,
-                    dtype=np.float64,
-                    encoding="utf-8-sig",
-                )
-            if X.shape[0] > 0 and np.isfinite(X).all() and (columns is None or X.shape[1] == len(columns)):
-                return X, columns
-        except ValueError:
-            pass
-        return _parse_lines(path, delimiter, header_line, columns), columns
-    except UnicodeDecodeError as error:
-        raise CLIError(f"{path}: not a UTF-8 text file ({error.reason} at byte {error.start})") from error
-
-
-def _parse_lines(path, delimiter, header_line, columns):
-    """Parse in Python, raising CLIError at the first bad line (1-based, as an editor counts)."""
-    rows, width = [], None if columns is None else len(columns)
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        for line_no, line in enumerate(f, 1):
-            if line_no <= header_line or _skip(line):
-                continue
-            fields = _split(line, delimiter)
-            if width is None:
-                width = len(fields)
-            if len(fields) != width:
-                raise CLIError(f"{path}, line {line_no}: expected {width} fields, got {len(fields)}")
-            row = []
-            for column, field in enumerate(fields, 1):
-                try:
-                    value = float(field)
-                except ValueError:
-                    shown = field if len(field) <= 30 else field[:27] + "..."
-                    raise CLIError(
-                        f"{path}, line {line_no}, column {column}: cannot parse {shown!r} as a number"
-                    ) from None
-                if not np.isfinite(value):
-                    raise CLIError(f"{path}, line {line_no}, column {column}: {field!r} is not a finite number")
-                row.append(value)
-            rows.append(row)
-    if not rows:
-        raise CLIError(f"{path}: no data rows")
-    return np.array(rows, dtype=np.float64)
-
-
 def check_output(path):
     """Fail before any work when an output file has an extension we cannot write."""
     if path is not None:
-        _extension(path, DATA_EXTENSIONS, "output")
+        _extension(path, OUTPUT_EXTENSIONS, "output")
 
 
-def write_table(path, array, header=None):
+def _text(array):
+    """Each value as the shortest text that reads back as the same number."""
+    if array.dtype == np.float32:
+        return [str(v) for v in array.ravel()]  # numpy's str is the shortest text that reads back as the float32
+    if array.dtype.kind == "f":
+        return [repr(v) for v in array.astype(np.float64).ravel().tolist()]  # likewise for a Python float
+    return [str(v) for v in array.ravel().tolist()]
+
+
+def write_table(path, array, header=None, labels=None):
     """Write an array to .csv/.tsv/.npy (by extension) or, with no path, to stdout as CSV.
 
     Floats are written with enough digits to read back exactly. A header row
-    is written only for multi-column tables.
+    (quoted by :mod:`csv`'s rules where a name needs it) is written only for
+    multi-column tables. ``labels``, integers of shape (n_rows,), are a last
+    column: integers in text, converted to the array's dtype in a .npy file.
     """
     array = np.asarray(array)
+    if labels is not None:
+        labels = np.asarray(labels)
     if path is not None and os.path.splitext(path)[1].lower() == ".npy":
-        np.save(path, array)
+        np.save(path, array if labels is None else np.column_stack([array, labels.astype(array.dtype)]))
         return
     delimiter = "\t" if path is not None and path.lower().endswith(".tsv") else ","
-    if array.dtype == np.float32:
-        flat = [str(v) for v in array.ravel()]  # numpy's str is the shortest text that reads back as the float32
-    elif array.dtype.kind == "f":
-        flat = [repr(v) for v in array.astype(np.float64).ravel().tolist()]  # likewise for a Python float
-    else:
-        flat = [str(v) for v in array.ravel().tolist()]
     width = array.shape[1] if array.ndim == 2 else 1
-    lines = [] if header is None or array.ndim != 2 else [delimiter.join(header)]
-    lines.extend(delimiter.join(flat[start : start + width]) for start in range(0, len(flat), width))
-    output = "\n".join(lines) + "\n"
+    flat = _text(array)
+    rows = [delimiter.join(flat[start : start + width]) for start in range(0, len(flat), width)]
+    if labels is not None:
+        rows = [f"{row}{delimiter}{label}" for row, label in zip(rows, labels.tolist())]
+    if header is not None and array.ndim == 2:
+        line = io.StringIO()
+        csv.writer(line, delimiter=delimiter, lineterminator="").writerow(header)
+        rows.insert(0, line.getvalue())
+    output = "\n".join(rows) + "\n"
     if path is None:
         sys.stdout.write(output)
     else:

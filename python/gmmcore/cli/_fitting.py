@@ -8,11 +8,14 @@ import warnings
 
 import numpy as np
 
-from ._data_io import load_data
+from ._data_io import read_data
 from ._errors import CLIError
 from ._progress import Progress
 
 __all__ = [
+    "read",
+    "note",
+    "name_features",
     "prepare",
     "check_sizes",
     "fit_model",
@@ -26,12 +29,33 @@ __all__ = [
 ]
 
 
-def _estimator(args, n_components):
+def read(args, path=None):
+    """The :class:`~gmmcore.cli._data_io.DataFile` of ``args.data`` (or ``path``), read as its options say."""
+    return read_data(
+        args.data if path is None else path,
+        header=getattr(args, "header", None),
+        delimiter=getattr(args, "delimiter", None),
+        keep_index=getattr(args, "keep_index", False),
+    )
+
+
+def note(message):
+    """A note on standard error: what the command did that the user did not ask for."""
+    print(f"gmmcore: note: {message}", file=sys.stderr)
+
+
+def name_features(model, columns):
+    """Give a model fitted on a plain array the names of its data file's columns, as a DataFrame would."""
+    if columns is not None:
+        model.feature_names_in_ = np.asarray(columns, dtype=object)
+
+
+def _estimator(args, n_components, covariance=None):
     from .._mixture import GaussianMixture
 
     return GaussianMixture(
         n_components,
-        covariance_type=args.covariance,
+        covariance_type=args.covariance if covariance is None else covariance,
         tol=args.tol,
         reg_covar=args.reg_covar,
         max_iter=args.max_iter,
@@ -65,12 +89,15 @@ def check_sizes(X, args, n_components):
         raise CLIError(f"-k {max(n_components)} is larger than the number of samples in {args.data} ({n_samples})")
 
 
-def fit_model(X, args, n_components, label=""):
-    """A fitted estimator (ConvergenceWarning folded into the summary) and the seconds it took."""
+def fit_model(X, args, n_components, label="", covariance=None):
+    """A fitted estimator (ConvergenceWarning folded into the summary) and the seconds it took.
+
+    ``covariance`` overrides ``args.covariance`` (``select`` tries several).
+    """
     check_sizes(X, args, [n_components])
     from sklearn.exceptions import ConvergenceWarning
 
-    model = _estimator(args, n_components)
+    model = _estimator(args, n_components, covariance)
     progress = Progress(not args.quiet and sys.stderr.isatty(), args.max_iter, args.n_init, label)
     start = time.perf_counter()
     try:
@@ -89,7 +116,36 @@ def information_criteria(model, X):
     return criteria(model, X)
 
 
-def summary(model, X, source, seconds):
+_SUMMARY_ROWS = 20  # features shown without --full
+
+
+def _number(value):
+    return f"{value:.6g}"
+
+
+def _means_table(model, columns, full):
+    """The weights and means, one row per feature and one column per component, in one number format."""
+    means = np.asarray(model.means_, dtype=np.float64)
+    n_features = means.shape[1]
+    names = [str(n) for n in columns] if columns is not None else [f"x{i}" for i in range(n_features)]
+    names = [n if len(n) <= 24 else n[:21] + "..." for n in names]
+    shown = n_features if full or n_features <= _SUMMARY_ROWS else _SUMMARY_ROWS - 4
+    rows = [("component", [str(k) for k in range(model.n_components)]), ("weight", list(map(_number, model.weights_)))]
+    rows += [(f"mean {names[j]}", list(map(_number, means[:, j]))) for j in range(shown)]
+    label_width = max(len(label) for label, _ in rows)
+    width = max(len(cell) for _, cells in rows for cell in cells)
+    lines = [f"{label:<{label_width}}  " + "  ".join(f"{cell:>{width}}" for cell in cells) for label, cells in rows]
+    if shown < n_features:
+        lines.append(f"... and {n_features - shown} more features' means (--full shows them all)")
+    return lines
+
+
+def summary(model, X, source, seconds, data=None, full=False):
+    """The fit's summary: data, convergence, likelihood, BIC, AIC, and the weights and means as a table.
+
+    ``data`` is the :class:`~gmmcore.cli._data_io.DataFile` fitted (its
+    notes and column names are shown); ``full`` shows every feature's mean.
+    """
     n_samples, n_features = X.shape
     k = model.n_components
     loglik, bic, aic = information_criteria(model, X)
@@ -101,22 +157,16 @@ def summary(model, X, source, seconds):
     lines = [
         f"fitted {k} component{'s' if k > 1 else ''} ({model.covariance_type} covariance, "
         f"{model.means_.dtype}) to {n_samples} samples x {n_features} features of {source} in {seconds:.2f} s",
+    ]
+    if data is not None and (data.notes or data.dropped):
+        lines.append(f"data:            {'; '.join([*data.notes, *data.dropped])}")
+    lines += [
         f"converged:       {converged}{best_of}",
         f"log-likelihood:  {loglik:.3f} (mean {loglik / n_samples:.6f} per sample)",
         f"BIC:             {bic:.3f}",
         f"AIC:             {aic:.3f}",
-        "component  weight  mean",
     ]
-    for index in range(k):
-        mean = np.array2string(
-            np.asarray(model.means_[index], dtype=np.float64),
-            precision=4,
-            threshold=8,
-            edgeitems=3,
-            separator=", ",
-            max_line_width=10_000,
-        )
-        lines.append(f"{index:9d}  {float(model.weights_[index]):.4f}  {mean}")
+    lines += _means_table(model, None if data is None else data.columns, full)
     return "\n".join(lines)
 
 
@@ -148,15 +198,44 @@ def check_output_model(path):
         raise CLIError(f"{path}: is a directory; give the model file's name")
 
 
-def model_and_data(args):
-    model = load_model(args.model)
-    X, _ = load_data(args.data)
-    expected = model.n_features_in_
-    if X.shape[1] != expected:
+def _match_columns(model, data, args):
+    """X with the model's features in the model's order; a CLIError when they cannot be matched.
+
+    By name when the model and the file both have names (a reordering is
+    undone, with a note); by position otherwise, when the counts agree.
+    """
+    names = getattr(model, "feature_names_in_", None)
+    X, columns = data.X, data.columns
+    if names is not None and columns is not None:
+        names = [str(n) for n in names]
+        missing = [n for n in names if n not in columns]
+        extra = [c for c in columns if c not in names]
+        if missing or extra:
+            parts = [f"missing {', '.join(missing)}"] if missing else []
+            parts += [f"not in the model: {', '.join(extra)}"] if extra else []
+            raise CLIError(
+                f"{args.data}: its columns do not match the features the model in {args.model} was fitted on "
+                f"({'; '.join(parts)})"
+            )
+        if columns != names:
+            note(f"{args.data}: columns taken by name, in the model's order ({', '.join(names)})")
+            return np.ascontiguousarray(X[:, [columns.index(n) for n in names]])
+        return X
+    if X.shape[1] != model.n_features_in_:
         raise CLIError(
             f"{args.data}: has {X.shape[1]} feature{'s' if X.shape[1] != 1 else ''} (columns), "
-            f"but the model in {args.model} was fitted on {expected}"
+            f"but the model in {args.model} was fitted on {model.n_features_in_}"
         )
+    return X
+
+
+def model_and_data(args):
+    """The model of ``args.model`` and the samples of ``args.data`` in its feature order and dtype."""
+    model = load_model(args.model)
+    data = read(args)
+    for message in data.dropped:
+        note(f"{args.data}: {message}")
+    X = _match_columns(model, data, args)
     if model.means_.dtype == np.float32:
         X = X.astype(np.float32, copy=False)  # a float32 model evaluates in float32, as it was fitted
     return model, X

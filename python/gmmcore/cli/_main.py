@@ -20,17 +20,22 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 2 for an error the user can fix (bad arguments, files
-        or data), 1 for an unexpected failure, 130 when interrupted.
+        0 on success (also when the reader of standard output stops early,
+        as ``| head`` does), 2 for an error the user can fix (bad arguments,
+        files or data), 1 for an unexpected failure, 130 when interrupted.
     """
     args = build_parser().parse_args(argv)
     try:
-        return args.function(args)
+        status = args.function(args)
+        sys.stdout.flush()  # here, not at exit, so that a reader gone away is caught below
+        return status
     except BrokenPipeError:
-        # The reader of our stdout went away (e.g. `| head`): stop quietly, as Unix tools do.
+        # The reader of our stdout went away (`| head`): it had what it wanted, so stop quietly with
+        # status 0, as Unix tools do. Python's recipe (the signal module's "Note on SIGPIPE"): point
+        # stdout at devnull, or the flush at exit raises again and prints "Exception ignored".
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        return 0
     except (CLIError, ValueError, OSError) as error:
         # ValueError covers validation by the estimator and model-file errors
         # (ModelFileError, numpy.linalg.LinAlgError); OSError, files we cannot read or write.
