@@ -107,23 +107,6 @@ void bind_variational_dtype(py::module_& m) {
       py::arg("weight_concentration_prior"), py::arg("mean_precision_prior"), py::arg("mean_prior").noconvert(),
       py::arg("degrees_of_freedom_prior"), py::arg("covariance_prior").noconvert(), py::arg("warm_start"),
       py::arg("warm_lower_bound"), py::arg("callback"));
-  // The variational M-step of given statistics (a tuple as in statistics_bindings.hpp).
-  m.def(
-      "variational_m_step",
-      [](const py::tuple& statistics, double reg_covar, const std::string& weight_prior,
-         double weight_concentration_prior, double mean_precision_prior,
-         const Eigen::Ref<const Eigen::VectorXd>& mean_prior, double degrees_of_freedom_prior,
-         const Eigen::Ref<const gmmcore::RowMatrix<double>>& covariance_prior) {
-        const gmmcore::Statistics<T> st = statistics_from<T>(statistics);
-        const gmmcore::VariationalPriors priors =
-            make_priors(weight_prior, weight_concentration_prior, mean_precision_prior, mean_prior,
-                        degrees_of_freedom_prior, covariance_prior);
-        py::gil_scoped_release unlocked;
-        return posterior_tuple(gmmcore::variational_m_step<T>(st, priors, T(reg_covar)));
-      },
-      py::arg("statistics"), py::arg("reg_covar"), py::arg("weight_concentration_prior_type"),
-      py::arg("weight_concentration_prior"), py::arg("mean_precision_prior"), py::arg("mean_prior").noconvert(),
-      py::arg("degrees_of_freedom_prior"), py::arg("covariance_prior").noconvert());
   // The offsets c_k (float64) and the lower bound of a posterior.
   m.def(
       "variational_log_weights",
@@ -171,6 +154,26 @@ inline void bind_variational(py::module_& m) {
   bind_variational_dtype<float>(m);
   bind_variational_dtype<double>(m);
   m.def("digamma", [](double x) { return gmmcore::digamma(x); }, py::arg("x"));
+  // The variational M-step of given statistics (a tuple as in
+  // statistics_bindings.hpp, whose dtype picks the overload).
+  m.def(
+      "variational_m_step",
+      [](const py::tuple& statistics, double reg_covar, const std::string& weight_prior,
+         double weight_concentration_prior, double mean_precision_prior,
+         const Eigen::Ref<const Eigen::VectorXd>& mean_prior, double degrees_of_freedom_prior,
+         const Eigen::Ref<const gmmcore::RowMatrix<double>>& covariance_prior) {
+        const gmmcore::VariationalPriors priors =
+            make_priors(weight_prior, weight_concentration_prior, mean_precision_prior, mean_prior,
+                        degrees_of_freedom_prior, covariance_prior);
+        return by_statistics_dtype(statistics, [&](auto t) {
+          using T = decltype(t);
+          const gmmcore::Statistics<T> st = statistics_from<T>(statistics);
+          return py::cast(posterior_tuple(gmmcore::variational_m_step<T>(st, priors, T(reg_covar))));
+        });
+      },
+      py::arg("statistics"), py::arg("reg_covar"), py::arg("weight_concentration_prior_type"),
+      py::arg("weight_concentration_prior"), py::arg("mean_precision_prior"), py::arg("mean_prior").noconvert(),
+      py::arg("degrees_of_freedom_prior"), py::arg("covariance_prior").noconvert());
 }
 
 }  // namespace gmmcore_bindings

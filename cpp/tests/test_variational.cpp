@@ -276,6 +276,13 @@ GMMCORE_TEST(variational, rejects_bad_priors_and_posteriors) {
     gmmcore::check_priors(ok, CovarianceType::full, D);
     return true;
   })());
+  // Singular (semi-definite) scales are priors too: the data's covariance in a subspace.
+  VariationalPriors singular = ok;
+  singular.covariance.setZero();
+  CHECK(([&] {
+    gmmcore::check_priors(singular, CovarianceType::tied, D);
+    return true;
+  })());
   auto bad = [&](auto edit, CovarianceType type = CovarianceType::full) {
     VariationalPriors p = priors_for(type, WeightPrior::dirichlet_process, D);
     edit(p);
@@ -290,7 +297,7 @@ GMMCORE_TEST(variational, rejects_bad_priors_and_posteriors) {
   bad([](VariationalPriors& p) { p.covariance(0, 1) = 5; });      // not symmetric
   bad([](VariationalPriors& p) { p.covariance = -Eigen::MatrixXd::Identity(2, 2); });
   bad([](VariationalPriors& p) { p.covariance = Eigen::MatrixXd::Identity(3, 3); });
-  bad([](VariationalPriors& p) { p.covariance(0, 0) = 0; }, CovarianceType::diag);
+  bad([](VariationalPriors& p) { p.covariance(0, 0) = -1e-3; }, CovarianceType::diag);
   bad([](VariationalPriors& p) { p.covariance = Eigen::MatrixXd::Ones(1, 2); }, CovarianceType::spherical);
   CHECK_THROWS(gmmcore::parse_weight_prior("dirichlet"), std::invalid_argument);
 

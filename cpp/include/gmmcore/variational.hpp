@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <Eigen/Eigenvalues>
+
 #include "gmmcore/checks.hpp"
 #include "gmmcore/factorization.hpp"
 #include "gmmcore/m_step.hpp"
@@ -85,7 +87,11 @@ inline void require_positive_finite(double value, const char* name) {
 // Throws std::invalid_argument unless the priors are valid for D features and
 // the covariance type: gamma_0, beta_0 > 0 and finite, m_0 finite of length D,
 // nu_0 finite and > D - 1, the covariance prior shaped as above, finite and
-// symmetric positive definite (full, tied) or positive (diag, spherical).
+// symmetric positive semi-definite (full, tied) or non-negative (diag,
+// spherical). Semi-definite, not definite: scikit-learn's default prior, the
+// data's covariance, is singular for data in a subspace, and the M-step adds
+// N_k (S_k + reg_covar I) to it (a covariance that is still singular is an
+// IllDefinedCovarianceError there, as for GaussianMixture).
 inline void check_priors(const VariationalPriors& p, CovarianceType type, Index D) {
   covariance_type_name(type);
   if (p.weight_prior != WeightPrior::dirichlet_process && p.weight_prior != WeightPrior::dirichlet_distribution)
@@ -105,14 +111,14 @@ inline void check_priors(const VariationalPriors& p, CovarianceType type, Index 
                         std::string(" for covariance_type '") + covariance_type_name(type) + "'");
   detail::require_finite(p.covariance, "covariance_prior");
   if (is_diagonal(type)) {
-    if (!(p.covariance.array() > 0).all()) throw std::invalid_argument("covariance_prior must be positive");
+    if ((p.covariance.array() < 0).any()) throw std::invalid_argument("covariance_prior must be non-negative");
     return;
   }
-  const bool symmetric = (p.covariance - p.covariance.transpose()).cwiseAbs().maxCoeff() <=
-                         1e-10 * std::max(1.0, p.covariance.cwiseAbs().maxCoeff());
-  Eigen::LLT<Eigen::MatrixXd> llt(p.covariance);
-  if (!symmetric || llt.info() != Eigen::Success || !(llt.matrixLLT().diagonal().array() > 0).all())
-    throw std::invalid_argument("covariance_prior must be symmetric, positive-definite");
+  const double scale = std::max(1.0, p.covariance.cwiseAbs().maxCoeff());
+  const bool symmetric = (p.covariance - p.covariance.transpose()).cwiseAbs().maxCoeff() <= 1e-10 * scale;
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(p.covariance, Eigen::EigenvaluesOnly);
+  if (!symmetric || eigen.info() != Eigen::Success || eigen.eigenvalues().minCoeff() < -1e-10 * scale)
+    throw std::invalid_argument("covariance_prior must be symmetric, positive semi-definite");
 }
 
 // E[log pi_k] under the weight posterior of vm:
