@@ -31,16 +31,12 @@ __all__ = ["BayesianGaussianMixture"]
 WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
 
-def _weighted_moments(X, sample_weight):
-    """(mean, centred X, weight total): X's mean under frequency weights (all 1 when ``sample_weight`` is empty)."""
-    X64 = np.asarray(X, np.float64)
+def weighted_mean(X, sample_weight):
+    """X's mean in float64, under the sample weights (all 1 when ``sample_weight`` is empty)."""
     if sample_weight.size == 0:
-        mean = X64.mean(axis=0)
-        return mean, X64 - mean, None
+        return np.asarray(X, np.float64).mean(axis=0)
     w = np.asarray(sample_weight, np.float64)
-    total = w.sum()
-    mean = (w @ X64) / total
-    return mean, X64 - mean, (w, total)
+    return (w @ np.asarray(X, np.float64)) / w.sum()
 
 
 def default_covariance_prior(X, sample_weight, covariance_type):
@@ -49,20 +45,21 @@ def default_covariance_prior(X, sample_weight, covariance_type):
     With sample weights the covariance is ``sum_i w_i (x_i - m)(x_i - m)^T / (sum_i w_i - 1)``, so that an
     integer weight is a repeated row; it needs a weight total above 1.
     """
-    _, centred, weighted = _weighted_moments(X, sample_weight)
-    if weighted is None:
-        scatter_rows, total = centred, float(X.shape[0])
+    centred = np.asarray(X, np.float64) - weighted_mean(X, sample_weight)
+    if sample_weight.size == 0:
+        scaled, total = centred, float(X.shape[0])
     else:
-        w, total = weighted
+        w = np.asarray(sample_weight, np.float64)
+        total = w.sum()
         if not total > 1:
             raise ValueError(
                 "the default covariance_prior is the data's covariance, which needs sample weights summing to more "
                 f"than 1 (got {total}); give covariance_prior explicitly"
             )
-        scatter_rows = centred * np.sqrt(w)[:, None]
+        scaled = centred * w[:, None]
     if covariance_type in ("full", "tied"):
-        return np.atleast_2d(scatter_rows.T @ scatter_rows / (total - 1))
-    variances = np.einsum("ij,ij->j", scatter_rows, scatter_rows) / (total - 1)
+        return np.atleast_2d(scaled.T @ centred / (total - 1))
+    variances = np.einsum("ij,ij->j", scaled, centred) / (total - 1)
     return variances if covariance_type == "diag" else variances.mean()
 
 
@@ -335,7 +332,7 @@ class BayesianGaussianMixture(_BaseMixture):
             self.weight_concentration_prior_ = self.weight_concentration_prior
         self.mean_precision_prior_ = 1.0 if self.mean_precision_prior is None else self.mean_precision_prior
         if self.mean_prior is None:
-            self.mean_prior_ = _weighted_moments(X, sample_weight)[0].astype(X.dtype)
+            self.mean_prior_ = weighted_mean(X, sample_weight).astype(X.dtype)
         else:
             self.mean_prior_ = check_array(self.mean_prior, dtype=[np.float64, np.float32], ensure_2d=False)
             _check_shape(self.mean_prior_, (n_features,), "means")
