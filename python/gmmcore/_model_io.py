@@ -105,7 +105,7 @@ import json
 import math
 import os
 import reprlib
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -126,6 +126,9 @@ from ._model_format import (
     write,
 )
 
+if TYPE_CHECKING:
+    from ._bayesian import BayesianGaussianMixture
+
 __all__ = ["FORMAT_VERSION", "MAGIC", "ModelFileError", "load", "save"]
 
 _MAX_HEADER_SIZE = 1 << 26  # far above any real header; a larger length field is damage
@@ -142,7 +145,7 @@ def _describe(target):
 # ------------------------------------------------------------------ writing
 
 
-def save(model: GaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
+def save(model: GaussianMixture | BayesianGaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
     """Write a fitted :class:`~gmmcore.GaussianMixture` (or BayesianGaussianMixture) to a model file.
 
     The parameters are stored bit for bit; see the module docstring for the
@@ -176,7 +179,7 @@ def save(model: GaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
 # ------------------------------------------------------------------ reading
 
 
-def load(path: str | os.PathLike | BinaryIO) -> GaussianMixture:
+def load(path: str | os.PathLike | BinaryIO) -> GaussianMixture | BayesianGaussianMixture:
     """Read a model file written by :func:`save` into the fitted estimator it holds.
 
     A :class:`~gmmcore.GaussianMixture`, or a
