@@ -18,6 +18,7 @@
 #include "gmmcore/gmmcore.hpp"
 #include "kmeans_bindings.hpp"
 #include "statistics_bindings.hpp"
+#include "variational_bindings.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -314,4 +315,5 @@ PYBIND11_MODULE(GMMCORE_MODULE_NAME, m) {
   bind_dtype<double>(m);
   gmmcore_bindings::bind_statistics(m);
   gmmcore_bindings::bind_kmeans(m);
+  gmmcore_bindings::bind_variational(m);
 }

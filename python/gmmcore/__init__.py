@@ -27,6 +27,10 @@ def __getattr__(name):
         from ._mixture import GaussianMixture
 
         return GaussianMixture
+    if name == "BayesianGaussianMixture":
+        from ._bayesian import BayesianGaussianMixture
+
+        return BayesianGaussianMixture
     if name == "load":
         from ._model_io import load
 
@@ -40,6 +44,7 @@ def __getattr__(name):
 
 __all__ = [
     "GaussianMixture",
+    "BayesianGaussianMixture",
     "load",
     "GMMParams",
     "SufficientStatistics",

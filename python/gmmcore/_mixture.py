@@ -296,7 +296,380 @@ def information_criteria(model: GaussianMixture, X: ArrayLike) -> tuple[float, f
     return mean * n_samples, bic, aic
 
 
-class GaussianMixture(DensityMixin, BaseEstimator):
+class _BaseMixture(DensityMixin, BaseEstimator):
+    """What GaussianMixture and BayesianGaussianMixture share: the fit's guard, verbose output and the evaluation.
+
+    A subclass provides ``_model_args(dtype)``, the fitted model as the
+    ``_native`` kernels named ``{_KERNELS}_predict``, ``_predict_proba`` and
+    ``_score_samples`` take it: (covariance_type, weights or log-weights,
+    means, precisions_cholesky).
+    """
+
+    #: Prefix of the ``_native`` evaluation kernels: "mixture" (weights) or "offset" (log-weights).
+    _KERNELS = "mixture"
+
+    def set_params(self, **params: Any) -> _BaseMixture:
+        """Set the parameters of this estimator (scikit-learn's ``set_params``).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        self._forget_evaluation_model()
+        return super().set_params(**params)
+
+    def _fit(self, X, sample_weight, callback, chunk_size=None):
+        """EM on X; returns the validated X (C-contiguous, float64 or float32) or its ChunkedSource.
+
+        A fit that raises (bad input, Ctrl-C, an error in ``callback``)
+        leaves the estimator as it was before the call.
+        """
+        with self._unchanged_on_error():
+            source = chunked_source(X, sample_weight, chunk_size)
+            if source is not None:
+                self._fit_source(source, callback)
+                return source
+            return self._fit_unguarded(X, sample_weight, callback)
+
+    @contextlib.contextmanager
+    def _unchanged_on_error(self):
+        """Restore the estimator's attributes if the block raises (bad input, Ctrl-C, a callback's error)."""
+        state = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_samples(self, X):
+        """``validate_data(self, X, dtype=[float64, float32], ensure_min_samples=2)``, cheaper for plain X.
+
+        For X that ``plain_samples`` accepts validate_data would only record
+        ``n_features_in_`` and drop ``feature_names_in_`` (an ndarray has no
+        column names): done here without its fixed cost; anything else goes
+        through validate_data.
+        """
+        if plain_samples(X, None, 2):
+            if hasattr(self, "feature_names_in_"):
+                delattr(self, "feature_names_in_")
+            self.n_features_in_ = X.shape[1]
+            return X
+        return validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+
+    def _check_n_samples(self, n_samples):
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got "
+                f"n_components = {self.n_components}, n_samples = {n_samples}"
+            )
+
+    def _do_init_and_seed(self):
+        """(do_init, seed): whether this fit initialises (not a warm start) and the native seed."""
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        random_state = self.random_state
+        if type(random_state) is int:
+            seed = _seed_of(random_state)
+        else:
+            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        return do_init, seed
+
+    def _report_initialisations_without_iterations(self, do_init):
+        """verbose output of a fit with max_iter = 0, whose (absent) iterations report nothing."""
+        if self.verbose and self.max_iter == 0:
+            for init in range(self.n_init if do_init else 1):
+                print(f"Initialization {init}")
+
+    def _warn_if_not_converged(self):
+        """scikit-learn's ConvergenceWarning after a fit whose best start did not converge."""
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init parameters, "
+                "or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=7,  # the user's fit or fit_predict call, through _fit and _fit_context
+            )
+
+    def _precisions_from_cholesky(self):
+        chol = self.precisions_cholesky_
+        if self.covariance_type == "full":
+            return np.matmul(chol, np.swapaxes(chol, 1, 2))
+        if self.covariance_type == "tied":
+            return chol @ chol.T
+        return chol**2
+
+    def _iteration_callback(self, user_callback):
+        """What C++ calls once per iteration: verbose printing and the user's callback, or None."""
+        if not self.verbose:
+            return user_callback
+        start = {"init": time.time(), "iter": time.time()}
+
+        def report(init, n_iter, lower_bound, change):
+            now = time.time()
+            if n_iter == 1:
+                print(f"Initialization {init}")
+                start["init"] = start["iter"] = now
+            if n_iter % self.verbose_interval == 0:
+                if self.verbose == 1:
+                    print(f"  Iteration {n_iter}")
+                else:
+                    print(f"  Iteration {n_iter}\t time lapse {now - start['iter']:.5f}s\t ll change {change:.5f}")
+                    start["iter"] = now
+            converged = abs(change) < self.tol
+            if converged or n_iter == self.max_iter:
+                message = "converged" if converged else "did not converge"
+                if self.verbose == 1:
+                    print(f"Initialization {message}.")
+                else:
+                    print(
+                        f"Initialization {message}. time lapse {now - start['init']:.5f}s\t "
+                        f"lower bound {lower_bound:.5f}."
+                    )
+            if user_callback is not None:
+                user_callback(init, n_iter, lower_bound, change)
+
+        return report
+
+    def _evaluation_args(self, X, ensure_min_samples=1):
+        """Validated X and model arrays in one working dtype for ``_native``.
+
+        When X is plain (``plain_samples``: a C-contiguous, finite float64 or
+        float32 ndarray with ``n_features_in_`` columns), the model was fitted
+        without feature names and its arrays are plain too
+        (``_evaluation_model``), the checks below would all pass and change
+        nothing: they are skipped, with their fixed cost (about 0.1 ms, most of
+        a call on a few rows). Everything else takes the path below, whose
+        errors and warnings are the reference.
+        """
+        n_features = getattr(self, "n_features_in_", None)
+        if (
+            type(n_features) is int
+            and getattr(self, "feature_names_in_", None) is None
+            and not hasattr(self, "__sklearn_is_fitted__")
+            and plain_samples(X, n_features, ensure_min_samples)
+        ):
+            model = self._evaluation_model(X.dtype)
+            if model is not None:
+                dtype, *args = model
+                return (*args, native_array(X, dtype))
+        return self._checked_evaluation_args(X, ensure_min_samples)
+
+    def _checked_evaluation_args(self, X, ensure_min_samples=1):
+        """``_evaluation_args`` through scikit-learn's checks, for any X."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=ensure_min_samples)
+        dtype = working_dtype(X, self.means_)
+        return (*self._model_args(dtype), native_array(X, dtype))
+
+    def _check_fitted_shapes(self, *names):
+        """Raise ValueError unless the fitted attributes ``names`` agree with ``means_`` and each other.
+
+        The native core checks again, but an attribute changed by hand after
+        ``fit`` (or a model assembled by hand) deserves an error that names it.
+        """
+        means = np.asarray(self.means_)
+        if means.ndim != 2 or means.shape[0] < 1 or means.shape[1] < 1:
+            raise ValueError(f"means_ must have shape (n_components, n_features), got {means.shape}")
+        n_components, n_features = means.shape
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
+        if getattr(self, "n_features_in_", n_features) != n_features:
+            raise ValueError(
+                f"means_ has {n_features} features but n_features_in_ is {self.n_features_in_}: "
+                "the fitted attributes do not belong together"
+            )
+        expected = {
+            "weights_": (n_components,),
+            "covariances_": parameter_shape(self.covariance_type, n_components, n_features),
+        }
+        expected["precisions_cholesky_"] = expected["covariances_"]
+        for name in names:
+            value = getattr(self, name)
+            shape = np.shape(value)
+            if shape != expected[name]:
+                raise ValueError(
+                    f"{name} has shape {shape}, expected {expected[name]} for covariance_type "
+                    f"{self.covariance_type!r} with means_ of shape {means.shape}"
+                )
+
+    def _evaluation_model(self, x_dtype: np.dtype[Any]) -> tuple[Any, ...] | None:
+        """(working dtype, ``*_model_args(dtype)``) for X of ``x_dtype``, for a fitted model; None if not plain.
+
+        The model is plain when ``weights_``, ``means_`` and
+        ``precisions_cholesky_`` are ndarrays that ``_model_args`` passes on
+        as they are (C-contiguous, in the working dtype): its result then
+        holds these very arrays (or views of them), so it can be reused
+        while they are the same objects with the same shape, strides and
+        dtype, and ``covariance_type`` and ``n_features_in_`` are unchanged,
+        which a key of those checks on every call. Values changed in place
+        are seen (the native call reads the arrays themselves, and checks
+        their values every time); an attribute assigned anew, reshaped or
+        retyped misses the key and is checked again. A model whose arrays
+        need converting (say float32 parameters evaluated on float64 X) is
+        converted on every call, as before. With these fitted attributes
+        present, ``check_is_fitted`` would pass (the caller has made sure
+        that no ``__sklearn_is_fitted__`` says otherwise).
+        """
+        state = self.__dict__
+        weights, means, chol = state.get("weights_"), state.get("means_"), state.get("precisions_cholesky_")
+        covariance_type = self.covariance_type
+        if not (
+            type(weights) is np.ndarray
+            and type(means) is np.ndarray
+            and type(chol) is np.ndarray
+            and type(covariance_type) is str
+        ):
+            return None
+        dtype = np.float32 if x_dtype == np.float32 and means.dtype == np.float32 else np.float64  # working_dtype
+        key = (
+            covariance_type,
+            state.get("n_features_in_"),
+            dtype,
+            weights.shape,
+            weights.strides,
+            weights.dtype,
+            means.shape,
+            means.strides,
+            means.dtype,
+            chol.shape,
+            chol.strides,
+            chol.dtype,
+        )
+        entry = _EVALUATION_MODELS.get(id(self))
+        if (
+            entry is not None
+            and entry[0]() is self
+            and entry[1] is weights
+            and entry[2] is means
+            and entry[3] is chol
+            and entry[4] == key
+        ):
+            return entry[5]
+        model = (dtype, *self._model_args(dtype))  # checks the shapes; raises as the general path would
+        if model[2] is weights and model[3] is means and native_array(chol, dtype) is chol:
+            ref = weakref.ref(self, functools.partial(_forget_evaluation_model, key=id(self)))
+            _EVALUATION_MODELS[id(self)] = (ref, weights, means, chol, key, model)
+        return model
+
+    def _forget_evaluation_model(self) -> None:
+        """Drop the cached model of ``_evaluation_model`` (new parameters: fit, partial_fit, set_params)."""
+        _EVALUATION_MODELS.pop(id(self), None)
+
+    def score_samples(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
+        """Log-likelihood ``log p(x)`` of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        return getattr(_native, self._KERNELS + "_score_samples")(*self._evaluation_args(X))
+
+    def score(self, X: ArrayLike, y: object = None) -> float:
+        """Mean log-likelihood of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        float
+        """
+        return _mean(self.score_samples(X))
+
+    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return getattr(_native, self._KERNELS + "_predict")(*self._evaluation_args(X))
+
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
+        """Responsibilities of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        return getattr(_native, self._KERNELS + "_predict_proba")(*self._evaluation_args(X))
+
+    def sample(self, n_samples: int = 1) -> tuple[NDArray[np.floating[Any]], NDArray[np.int_]]:
+        """Draw samples from the fitted mixture (as scikit-learn does, with its RNG calls).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component of each sample.
+        """
+        check_is_fitted(self)
+        self._check_fitted_shapes("weights_", "covariances_")
+        if n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample.")
+        n_features = self.means_.shape[1]
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
+        if self.covariance_type == "full":
+            parts = [rng.multivariate_normal(m, c, int(n)) for m, c, n in zip(self.means_, self.covariances_, counts)]
+        elif self.covariance_type == "tied":
+            parts = [rng.multivariate_normal(m, self.covariances_, int(n)) for m, n in zip(self.means_, counts)]
+        else:
+            parts = [
+                m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
+                for m, c, n in zip(self.means_, self.covariances_, counts)
+            ]
+        labels = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
+        return np.vstack(parts), labels
+
+    def save(self, path: str | os.PathLike | BinaryIO) -> None:
+        """Write the fitted model to a file, bit for bit; read it back with :func:`gmmcore.load`.
+
+        The format is versioned and documented in ``gmmcore._model_io``; it
+        is not pickle, so loading never runs code from the file.
+
+        Parameters
+        ----------
+        path : str, os.PathLike or binary file object
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import gmmcore
+        >>> X = np.random.default_rng(0).normal(size=(50, 2))
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.gmm")
+        >>> gmmcore.GaussianMixture(2, random_state=0).fit(X).save(path)
+        >>> gmmcore.load(path).n_components
+        2
+        """
+        _model_format.write(self, path)
+
+
+class GaussianMixture(_BaseMixture):
     """Gaussian mixture model fitted by EM, natively; a drop-in for scikit-learn's.
 
     Same parameters, defaults and attributes as
@@ -464,21 +837,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return
         super()._validate_params()
 
-    def set_params(self, **params: Any) -> GaussianMixture:
-        """Set the parameters of this estimator (scikit-learn's ``set_params``).
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : GaussianMixture
-        """
-        self._forget_evaluation_model()
-        return super().set_params(**params)
-
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -563,30 +921,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         # samples is validated and contiguous in the model's dtype already: no second validation pass.
         return _native.mixture_predict(*self._model_args(samples.dtype), samples)
 
-    def _fit(self, X, sample_weight, callback, chunk_size=None):
-        """EM on X; returns the validated X (C-contiguous, float64 or float32) or its ChunkedSource.
-
-        A fit that raises (bad input, Ctrl-C, an error in ``callback``)
-        leaves the estimator as it was before the call.
-        """
-        with self._unchanged_on_error():
-            source = chunked_source(X, sample_weight, chunk_size)
-            if source is not None:
-                self._fit_source(source, callback)
-                return source
-            return self._fit_unguarded(X, sample_weight, callback)
-
-    @contextlib.contextmanager
-    def _unchanged_on_error(self):
-        """Restore the estimator's attributes if the block raises (bad input, Ctrl-C, a callback's error)."""
-        state = dict(self.__dict__)
-        try:
-            yield
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
     def _fit_unguarded(self, X, sample_weight, callback):
         X = self._fit_samples(X)
         n_samples, n_features = X.shape
@@ -597,21 +931,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         result = _native.fit_mixture(X, sample_weight, *self._fit_settings(given, do_init, seed, callback))
         self._set_fit_result(result, n_features)
         return X
-
-    def _fit_samples(self, X):
-        """``validate_data(self, X, dtype=[float64, float32], ensure_min_samples=2)``, cheaper for plain X.
-
-        For X that ``plain_samples`` accepts validate_data would only record
-        ``n_features_in_`` and drop ``feature_names_in_`` (an ndarray has no
-        column names): done here without its fixed cost; anything else goes
-        through validate_data.
-        """
-        if plain_samples(X, None, 2):
-            if hasattr(self, "feature_names_in_"):
-                delattr(self, "feature_names_in_")
-            self.n_features_in_ = X.shape[1]
-            return X
-        return validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
 
     def _fit_source(self, source: ChunkedSource, callback):
         """EM over chunked data, one pass per iteration (see :meth:`fit`)."""
@@ -640,22 +959,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
         self._set_fit_result(result, n_features)
 
-    def _check_n_samples(self, n_samples):
-        if n_samples < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components but got "
-                f"n_components = {self.n_components}, n_samples = {n_samples}"
-            )
-
     def _starting_point(self, n_features, dtype):
         """(given, do_init, seed): the native starting values (warm start: the fitted ones) and the seed."""
         given = self._initial_values(n_features, dtype)
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        random_state = self.random_state
-        if type(random_state) is int:
-            seed = _seed_of(random_state)
-        else:
-            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        do_init, seed = self._do_init_and_seed()
         if not do_init:
             given = self._fitted_native(dtype)
         return given, do_init, seed
@@ -672,9 +979,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _fit_settings(self, given, do_init, seed, callback):
         """The settings that ``_native.fit_mixture`` and ``fit_mixture_chunked`` take after the data."""
-        if self.verbose and self.max_iter == 0:  # no iteration will report the initialisations
-            for init in range(self.n_init if do_init else 1):
-                print(f"Initialization {init}")
+        self._report_initialisations_without_iterations(do_init)
         return (
             self.covariance_type,
             self.n_components,
@@ -708,13 +1013,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = int(n_iter)
         self.lower_bound_ = float(lower_bound)
         self.lower_bounds_ = list(lower_bounds)
-        if not self.converged_ and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different init parameters, "
-                "or increase max_iter, tol, or check for degenerate data.",
-                ConvergenceWarning,
-                stacklevel=6,  # the user's fit or fit_predict call, through _fit and _fit_context
-            )
+        self._warn_if_not_converged()
 
     def partial_fit(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> GaussianMixture:
         """One step of stepwise online EM on a batch of a stream (Cappe and Moulines, 2009).
@@ -902,172 +1201,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             covariances, chol = _precisions_to_native(precisions, self.covariance_type, dtype)
         return weights, means, covariances, chol
 
-    def _precisions_from_cholesky(self):
-        chol = self.precisions_cholesky_
-        if self.covariance_type == "full":
-            return np.matmul(chol, np.swapaxes(chol, 1, 2))
-        if self.covariance_type == "tied":
-            return chol @ chol.T
-        return chol**2
-
-    def _iteration_callback(self, user_callback):
-        """What C++ calls once per iteration: verbose printing and the user's callback, or None."""
-        if not self.verbose:
-            return user_callback
-        start = {"init": time.time(), "iter": time.time()}
-
-        def report(init, n_iter, lower_bound, change):
-            now = time.time()
-            if n_iter == 1:
-                print(f"Initialization {init}")
-                start["init"] = start["iter"] = now
-            if n_iter % self.verbose_interval == 0:
-                if self.verbose == 1:
-                    print(f"  Iteration {n_iter}")
-                else:
-                    print(f"  Iteration {n_iter}\t time lapse {now - start['iter']:.5f}s\t ll change {change:.5f}")
-                    start["iter"] = now
-            converged = abs(change) < self.tol
-            if converged or n_iter == self.max_iter:
-                message = "converged" if converged else "did not converge"
-                if self.verbose == 1:
-                    print(f"Initialization {message}.")
-                else:
-                    print(
-                        f"Initialization {message}. time lapse {now - start['init']:.5f}s\t "
-                        f"lower bound {lower_bound:.5f}."
-                    )
-            if user_callback is not None:
-                user_callback(init, n_iter, lower_bound, change)
-
-        return report
-
     # ------------------------------------------------------------ evaluate
-
-    def _evaluation_args(self, X, ensure_min_samples=1):
-        """Validated X and model arrays in one working dtype for ``_native``.
-
-        When X is plain (``plain_samples``: a C-contiguous, finite float64 or
-        float32 ndarray with ``n_features_in_`` columns), the model was fitted
-        without feature names and its arrays are plain too
-        (``_evaluation_model``), the checks below would all pass and change
-        nothing: they are skipped, with their fixed cost (about 0.1 ms, most of
-        a call on a few rows). Everything else takes the path below, whose
-        errors and warnings are the reference.
-        """
-        n_features = getattr(self, "n_features_in_", None)
-        if (
-            type(n_features) is int
-            and getattr(self, "feature_names_in_", None) is None
-            and not hasattr(self, "__sklearn_is_fitted__")
-            and plain_samples(X, n_features, ensure_min_samples)
-        ):
-            model = self._evaluation_model(X.dtype)
-            if model is not None:
-                dtype, *args = model
-                return (*args, native_array(X, dtype))
-        return self._checked_evaluation_args(X, ensure_min_samples)
-
-    def _checked_evaluation_args(self, X, ensure_min_samples=1):
-        """``_evaluation_args`` through scikit-learn's checks, for any X."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], ensure_min_samples=ensure_min_samples)
-        dtype = working_dtype(X, self.means_)
-        return (*self._model_args(dtype), native_array(X, dtype))
-
-    def _check_fitted_shapes(self, *names):
-        """Raise ValueError unless the fitted attributes ``names`` agree with ``means_`` and each other.
-
-        The native core checks again, but an attribute changed by hand after
-        ``fit`` (or a model assembled by hand) deserves an error that names it.
-        """
-        means = np.asarray(self.means_)
-        if means.ndim != 2 or means.shape[0] < 1 or means.shape[1] < 1:
-            raise ValueError(f"means_ must have shape (n_components, n_features), got {means.shape}")
-        n_components, n_features = means.shape
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
-        if getattr(self, "n_features_in_", n_features) != n_features:
-            raise ValueError(
-                f"means_ has {n_features} features but n_features_in_ is {self.n_features_in_}: "
-                "the fitted attributes do not belong together"
-            )
-        expected = {
-            "weights_": (n_components,),
-            "covariances_": parameter_shape(self.covariance_type, n_components, n_features),
-        }
-        expected["precisions_cholesky_"] = expected["covariances_"]
-        for name in names:
-            value = getattr(self, name)
-            shape = np.shape(value)
-            if shape != expected[name]:
-                raise ValueError(
-                    f"{name} has shape {shape}, expected {expected[name]} for covariance_type "
-                    f"{self.covariance_type!r} with means_ of shape {means.shape}"
-                )
-
-    def _evaluation_model(self, x_dtype: np.dtype[Any]) -> tuple[Any, ...] | None:
-        """(working dtype, ``*_model_args(dtype)``) for X of ``x_dtype``, for a fitted model; None if not plain.
-
-        The model is plain when ``weights_``, ``means_`` and
-        ``precisions_cholesky_`` are ndarrays that ``_model_args`` passes on
-        as they are (C-contiguous, in the working dtype): its result then
-        holds these very arrays (or views of them), so it can be reused
-        while they are the same objects with the same shape, strides and
-        dtype, and ``covariance_type`` and ``n_features_in_`` are unchanged,
-        which a key of those checks on every call. Values changed in place
-        are seen (the native call reads the arrays themselves, and checks
-        their values every time); an attribute assigned anew, reshaped or
-        retyped misses the key and is checked again. A model whose arrays
-        need converting (say float32 parameters evaluated on float64 X) is
-        converted on every call, as before. With these fitted attributes
-        present, ``check_is_fitted`` would pass (the caller has made sure
-        that no ``__sklearn_is_fitted__`` says otherwise).
-        """
-        state = self.__dict__
-        weights, means, chol = state.get("weights_"), state.get("means_"), state.get("precisions_cholesky_")
-        covariance_type = self.covariance_type
-        if not (
-            type(weights) is np.ndarray
-            and type(means) is np.ndarray
-            and type(chol) is np.ndarray
-            and type(covariance_type) is str
-        ):
-            return None
-        dtype = np.float32 if x_dtype == np.float32 and means.dtype == np.float32 else np.float64  # working_dtype
-        key = (
-            covariance_type,
-            state.get("n_features_in_"),
-            dtype,
-            weights.shape,
-            weights.strides,
-            weights.dtype,
-            means.shape,
-            means.strides,
-            means.dtype,
-            chol.shape,
-            chol.strides,
-            chol.dtype,
-        )
-        entry = _EVALUATION_MODELS.get(id(self))
-        if (
-            entry is not None
-            and entry[0]() is self
-            and entry[1] is weights
-            and entry[2] is means
-            and entry[3] is chol
-            and entry[4] == key
-        ):
-            return entry[5]
-        model = (dtype, *self._model_args(dtype))  # checks the shapes; raises as the general path would
-        if model[2] is weights and model[3] is means and native_array(chol, dtype) is chol:
-            ref = weakref.ref(self, functools.partial(_forget_evaluation_model, key=id(self)))
-            _EVALUATION_MODELS[id(self)] = (ref, weights, means, chol, key, model)
-        return model
-
-    def _forget_evaluation_model(self) -> None:
-        """Drop the cached model of ``_evaluation_model`` (new parameters: fit, partial_fit, set_params)."""
-        _EVALUATION_MODELS.pop(id(self), None)
 
     def _model_args(self, dtype: DTypeLike) -> tuple[str, NDArray[Any], NDArray[Any], NDArray[Any]]:
         """The fitted model as ``_native`` takes it: (covariance_type, weights, means, precisions_cholesky)."""
@@ -1078,114 +1212,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             native_array(self.means_, dtype),
             native_layout(self.precisions_cholesky_, self.covariance_type, dtype),
         )
-
-    def score_samples(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
-        """Log-likelihood ``log p(x)`` of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-        """
-        return _native.mixture_score_samples(*self._evaluation_args(X))
-
-    def score(self, X: ArrayLike, y: object = None) -> float:
-        """Mean log-likelihood of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        float
-        """
-        return _mean(self.score_samples(X))
-
-    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
-        """Most probable component of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return _native.mixture_predict(*self._evaluation_args(X))
-
-    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
-        """Responsibilities of each component for each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-        """
-        return _native.mixture_predict_proba(*self._evaluation_args(X))
-
-    def sample(self, n_samples: int = 1) -> tuple[NDArray[np.floating[Any]], NDArray[np.int_]]:
-        """Draw samples from the fitted mixture (as scikit-learn does, with its RNG calls).
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-            Component of each sample.
-        """
-        check_is_fitted(self)
-        self._check_fitted_shapes("weights_", "covariances_")
-        if n_samples < 1:
-            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample.")
-        n_features = self.means_.shape[1]
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
-        if self.covariance_type == "full":
-            parts = [rng.multivariate_normal(m, c, int(n)) for m, c, n in zip(self.means_, self.covariances_, counts)]
-        elif self.covariance_type == "tied":
-            parts = [rng.multivariate_normal(m, self.covariances_, int(n)) for m, n in zip(self.means_, counts)]
-        else:
-            parts = [
-                m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
-                for m, c, n in zip(self.means_, self.covariances_, counts)
-            ]
-        labels = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
-        return np.vstack(parts), labels
-
-    def save(self, path: str | os.PathLike | BinaryIO) -> None:
-        """Write the fitted model to a file, bit for bit; read it back with :func:`gmmcore.load`.
-
-        The format is versioned and documented in ``gmmcore._model_io``; it
-        is not pickle, so loading never runs code from the file.
-
-        Parameters
-        ----------
-        path : str, os.PathLike or binary file object
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import numpy as np
-        >>> import gmmcore
-        >>> X = np.random.default_rng(0).normal(size=(50, 2))
-        >>> path = os.path.join(tempfile.mkdtemp(), "model.gmm")
-        >>> gmmcore.GaussianMixture(2, random_state=0).fit(X).save(path)
-        >>> gmmcore.load(path).n_components
-        2
-        """
-        _model_format.write(self, path)
 
     def _n_parameters(self):
         return _native.n_parameters(self.covariance_type, self.n_components, self.means_.shape[1])

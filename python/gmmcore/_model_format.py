@@ -23,7 +23,9 @@ from ._version import __version__
 
 __all__ = [
     "DIGEST_SIZE",
+    "ARRAY_PRIORS",
     "DTYPES",
+    "ESTIMATORS",
     "FORMAT_VERSION",
     "MAGIC",
     "PARAMS_ADDED_SINCE_VERSION_1",
@@ -51,10 +53,21 @@ def _seed(value):
 
 def _param_kind(constraints):
     """(JSON types a file may hold, conversion on writing) for a parameter's scikit-learn constraints."""
-    from sklearn.utils._param_validation import Interval, StrOptions
-
     if "array-like" in constraints:
         return None  # an array (weights_init, ...): not stored
+    kind = _value_kind(constraints)
+    if None not in constraints:
+        return kind
+    # An optional number (BayesianGaussianMixture's priors): null for None.
+    types, convert = kind
+    return (*(types if isinstance(types, tuple) else (types,)), type(None)), (
+        lambda value: None if value is None else convert(value)
+    )
+
+
+def _value_kind(constraints):
+    from sklearn.utils._param_validation import Interval, StrOptions
+
     for constraint in constraints:
         if isinstance(constraint, Interval):
             return ((int, float), float) if constraint.type is Real else (int, int)
@@ -90,20 +103,41 @@ class ModelFileError(ValueError):
     """A model file that cannot be read: not one, truncated, corrupt, invalid or from a newer gmmcore."""
 
 
-def expected_arrays(covariance_type, n_components, n_features, dtype, n_lower_bounds):
-    """The version-1 table of contents: ``[(name, dtype, shape), ...]`` in payload order."""
+#: BayesianGaussianMixture's array-valued prior parameters (not in ``params``).
+ARRAY_PRIORS = ("mean_prior", "covariance_prior")
+#: The estimators a file may hold (its header's ``estimator``; absent means the first).
+ESTIMATORS = ("GaussianMixture", "BayesianGaussianMixture")
+
+
+def expected_arrays(covariance_type, n_components, n_features, dtype, n_lower_bounds, weight_prior_type=None):
+    """The version-1 table of contents: ``[(name, dtype, shape), ...]`` in payload order.
+
+    With ``weight_prior_type`` (a BayesianGaussianMixture's), the posterior and
+    the priors it was fitted with follow the GaussianMixture arrays.
+    """
     k, d = n_components, n_features
     shape = parameter_shape(covariance_type, k, d)
     f64 = DTYPES["float64"]
-    return [
+    arrays = [
         ("weights", dtype, (k,)),
         ("means", dtype, (k, d)),
         ("covariances", dtype, shape),
         ("precisions_cholesky", dtype, shape),
         ("precisions", dtype, shape),
-        ("lower_bound", f64, ()),
-        ("lower_bounds", f64, (n_lower_bounds,)),
     ]
+    if weight_prior_type is not None:
+        prior_shape = {"full": (d, d), "tied": (d, d), "diag": (d,), "spherical": ()}[covariance_type]
+        arrays += [
+            ("weight_concentration", dtype, (2 if weight_prior_type == "dirichlet_process" else 1, k)),
+            ("mean_precision", dtype, (k,)),
+            ("degrees_of_freedom", dtype, () if covariance_type == "tied" else (k,)),
+            ("weight_concentration_prior", f64, ()),
+            ("mean_precision_prior", f64, ()),
+            ("mean_prior", f64, (d,)),
+            ("degrees_of_freedom_prior", f64, ()),
+            ("covariance_prior", f64, prior_shape),
+        ]
+    return [*arrays, ("lower_bound", f64, ()), ("lower_bounds", f64, (n_lower_bounds,))]
 
 
 # ------------------------------------------------------------------ writing
@@ -151,6 +185,8 @@ def _encode(model):
     dtype = np.dtype(model.means_.dtype).newbyteorder("<")
     dtype_name = {np.dtype("<f4"): "float32", np.dtype("<f8"): "float64"}[dtype]
     n_components, n_features = model.means_.shape
+    bayesian = hasattr(model, "weight_concentration_")  # a fitted BayesianGaussianMixture
+    weight_prior_type = model.weight_concentration_prior_type if bayesian else None
     values = {
         "weights": model.weights_,
         "means": model.means_,
@@ -160,7 +196,15 @@ def _encode(model):
         "lower_bound": np.float64(model.lower_bound_),
         "lower_bounds": np.asarray(model.lower_bounds_, dtype=np.float64),
     }
-    toc = expected_arrays(model.covariance_type, n_components, n_features, dtype, len(values["lower_bounds"]))
+    if bayesian:
+        values["weight_concentration"] = np.atleast_2d(np.vstack(np.atleast_2d(model.weight_concentration_)))
+        for name in ("mean_precision", "degrees_of_freedom", "mean_prior", "covariance_prior"):
+            values[name] = np.asarray(getattr(model, name + "_"))
+        for name in ("weight_concentration_prior", "mean_precision_prior", "degrees_of_freedom_prior"):
+            values[name] = np.float64(getattr(model, name + "_"))
+    toc = expected_arrays(
+        model.covariance_type, n_components, n_features, dtype, len(values["lower_bounds"]), weight_prior_type
+    )
     chunks = []
     for name, array_dtype, shape in toc:
         array = np.asarray(values[name])
@@ -183,6 +227,15 @@ def _encode(model):
             for name, (_, convert) in stored_params(type(model)._parameter_constraints).items()
         },
         "fit": {"converged": bool(model.converged_), "n_iter": int(model.n_iter_)},
+        **(
+            {
+                "estimator": "BayesianGaussianMixture",
+                # Array-valued priors the user gave (restored from the stored *_prior_ arrays on loading).
+                "given_priors": [name for name in ARRAY_PRIORS if getattr(model, name) is not None],
+            }
+            if bayesian
+            else {}
+        ),
         "feature_names": None if names is None else [str(n) for n in names],
         "payload_nbytes": len(payload),
         "arrays": [{"name": n, "dtype": t.str, "shape": list(s)} for n, t, s in toc],

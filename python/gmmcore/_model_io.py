@@ -1,4 +1,4 @@
-"""Model files: save and load a fitted :class:`gmmcore.GaussianMixture`.
+"""Model files: save and load a fitted :class:`gmmcore.GaussianMixture` or :class:`gmmcore.BayesianGaussianMixture`.
 
 ``GaussianMixture.save(path)``, :func:`gmmcore.load` and the ``gmmcore``
 command line all use the format below. It is a small binary container rather
@@ -51,6 +51,27 @@ Version 1 stores, in this order: ``weights`` (n_components,), ``means``
 ``lower_bound`` (shape (), float64) and ``lower_bounds`` (shape (n,),
 float64, one value per iteration of the best initialisation). The arrays are the fitted attributes' exact bits.
 
+A :class:`gmmcore.BayesianGaussianMixture` is stored in the same format with
+the header key ``estimator`` set to ``"BayesianGaussianMixture"`` (absent:
+a GaussianMixture), its own scalar parameters in ``params``
+(``weight_concentration_prior_type``, and ``weight_concentration_prior``,
+``mean_precision_prior``, ``degrees_of_freedom_prior`` as numbers or null),
+and ``given_priors``, the names among ``mean_prior`` and ``covariance_prior``
+that were given as parameters (loading sets them to the stored fitted
+priors). Between ``precisions`` and ``lower_bound`` its payload holds the
+posterior, of the model's dtype: ``weight_concentration`` (2, n_components)
+for "dirichlet_process" (the sticks' two Beta parameters) or
+(1, n_components), ``mean_precision`` (n_components,),
+``degrees_of_freedom`` (n_components,) or () for "tied"; then the fitted
+priors in float64: ``weight_concentration_prior`` (), ``mean_precision_prior``
+(), ``mean_prior`` (n_features,), ``degrees_of_freedom_prior`` () and
+``covariance_prior`` ((n_features, n_features) for "full" and "tied",
+(n_features,) for "diag", () for "spherical"). Its weights always sum to 1;
+the posterior's concentrations and precisions must be positive, its degrees
+of freedom above n_features - 1, and its covariance prior symmetric positive
+semi-definite (or non-negative). gmmcore versions before
+BayesianGaussianMixture refuse such files as invalid.
+
 Reading checks, in order: the magic bytes (else "not a gmmcore model file"),
 the version (a larger one: "was written by a newer gmmcore"), the length
 (short: "is truncated"), the checksum (mismatch: "is corrupt"), then that the
@@ -84,15 +105,17 @@ import json
 import math
 import os
 import reprlib
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from ._covariance import COVARIANCE_TYPES
 from ._mixture import GaussianMixture
 from ._model_format import (
+    ARRAY_PRIORS,
     DIGEST_SIZE,
     DTYPES,
+    ESTIMATORS,
     FORMAT_VERSION,
     MAGIC,
     PARAMS_ADDED_SINCE_VERSION_1,
@@ -102,6 +125,9 @@ from ._model_format import (
     stored_params,
     write,
 )
+
+if TYPE_CHECKING:
+    from ._bayesian import BayesianGaussianMixture
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "ModelFileError", "load", "save"]
 
@@ -119,8 +145,8 @@ def _describe(target):
 # ------------------------------------------------------------------ writing
 
 
-def save(model: GaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
-    """Write a fitted :class:`~gmmcore.GaussianMixture` to a model file.
+def save(model: GaussianMixture | BayesianGaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
+    """Write a fitted :class:`~gmmcore.GaussianMixture` (or BayesianGaussianMixture) to a model file.
 
     The parameters are stored bit for bit; see the module docstring for the
     format. A path is written atomically (a temporary file in the same
@@ -129,7 +155,7 @@ def save(model: GaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
 
     Parameters
     ----------
-    model : GaussianMixture
+    model : GaussianMixture or BayesianGaussianMixture
         A fitted estimator.
     path : str, os.PathLike or binary file object
 
@@ -154,8 +180,11 @@ def save(model: GaussianMixture, path: str | os.PathLike | BinaryIO) -> None:
 # ------------------------------------------------------------------ reading
 
 
-def load(path: str | os.PathLike | BinaryIO) -> GaussianMixture:
-    """Read a model file written by :func:`save` into a fitted :class:`~gmmcore.GaussianMixture`.
+def load(path: str | os.PathLike | BinaryIO) -> GaussianMixture | BayesianGaussianMixture:
+    """Read a model file written by :func:`save` into the fitted estimator it holds.
+
+    A :class:`~gmmcore.GaussianMixture`, or a
+    :class:`~gmmcore.BayesianGaussianMixture` with its posterior and priors.
 
     Never executes code from the file. The returned estimator has the saved
     parameters bit for bit, its scalar constructor parameters and fit
@@ -169,7 +198,7 @@ def load(path: str | os.PathLike | BinaryIO) -> GaussianMixture:
 
     Returns
     -------
-    model : GaussianMixture
+    model : GaussianMixture or BayesianGaussianMixture
 
     Raises
     ------
@@ -286,7 +315,10 @@ def _check_header(header, payload):
     dtype_name = header["dtype"]
     require(isinstance(dtype_name, str) and dtype_name in DTYPES, f"unsupported dtype {short(dtype_name)}")
     params, fit = header["params"], header["fit"]
-    param_types = {name: types for name, (types, _) in stored_params(GaussianMixture._parameter_constraints).items()}
+    estimator = header.get("estimator", ESTIMATORS[0])
+    require(estimator in ESTIMATORS, f"unknown estimator {short(estimator)}")
+    cls = _estimator_class(estimator)
+    param_types = {name: types for name, (types, _) in stored_params(cls._parameter_constraints).items()}
     # A file from an earlier gmmcore lacks the parameters added since: they take their defaults.
     required = set(param_types) - set(PARAMS_ADDED_SINCE_VERSION_1)
     keys_ok = isinstance(params, dict) and required <= set(params) <= set(param_types)
@@ -315,7 +347,16 @@ def _check_header(header, payload):
     toc = [(a["name"], a["dtype"], tuple(a["shape"])) for a in entries]
     n_lower_bounds = toc[-1][2][0] if toc and len(toc[-1][2]) == 1 else -1
     require(type(n_lower_bounds) is int and n_lower_bounds >= 0, "lower_bounds must be a 1-D array")
-    expected = expected_arrays(covariance_type, k, d, DTYPES[dtype_name], n_lower_bounds)
+    weight_prior_type = None
+    if estimator == "BayesianGaussianMixture":
+        weight_prior_type = params.get("weight_concentration_prior_type")
+        require(weight_prior_type in ("dirichlet_process", "dirichlet_distribution"), "unknown weight prior type")
+        given = header.get("given_priors")
+        require(
+            isinstance(given, list) and all(isinstance(n, str) for n in given) and set(given) <= set(ARRAY_PRIORS),
+            f"given_priors must be a list of names among {list(ARRAY_PRIORS)}",
+        )
+    expected = expected_arrays(covariance_type, k, d, DTYPES[dtype_name], n_lower_bounds, weight_prior_type)
     require(toc == [(n, t.str, s) for n, t, s in expected], "the table of arrays does not match the model")
     sizes = [t.itemsize * math.prod(s) for _, t, s in expected]  # Python ints: no overflow, whatever the shapes
     require(sum(sizes) == header["payload_nbytes"] == len(payload), "payload size does not match the arrays")
@@ -325,10 +366,37 @@ def _check_header(header, payload):
         array = np.frombuffer(payload, dtype=dtype, count=size // dtype.itemsize, offset=offset).reshape(shape)
         arrays[name] = array.astype(dtype.newbyteorder("="), copy=True)
         offset += size
-    _check_values(covariance_type, arrays, _RTOL[dtype_name], em_ran=n_iter > 0)
+    if weight_prior_type is not None:
+        _check_posterior(covariance_type, d, arrays)
+    _check_values(covariance_type, arrays, _RTOL[dtype_name], em_ran=n_iter > 0 or weight_prior_type is not None)
     # The estimator's own constraints (tol >= 0, a known init_params, ...): InvalidParameterError is a ValueError.
-    GaussianMixture(k, covariance_type=covariance_type, **params)._validate_params()
+    cls(n_components=k, covariance_type=covariance_type, **params)._validate_params()
     return arrays
+
+
+def _estimator_class(name):
+    if name == "BayesianGaussianMixture":
+        from ._bayesian import BayesianGaussianMixture
+
+        return BayesianGaussianMixture
+    return GaussianMixture
+
+
+def _check_posterior(covariance_type, n_features, arrays):
+    """Raise ValueError unless a BayesianGaussianMixture's posterior and priors are usable (all finite already)."""
+    for name in ("weight_concentration", "mean_precision", "weight_concentration_prior", "mean_precision_prior"):
+        if not np.all(arrays[name] > 0):
+            raise ValueError(f"{name} must be positive")
+    for name in ("degrees_of_freedom", "degrees_of_freedom_prior"):
+        if not np.all(arrays[name] > n_features - 1):
+            raise ValueError(f"{name} must be greater than n_features - 1")
+    prior = arrays["covariance_prior"].astype(np.float64)
+    if covariance_type in ("full", "tied"):
+        symmetric = np.allclose(prior, prior.T)
+        if not (symmetric and np.linalg.eigvalsh(prior).min() >= -1e-10 * max(1.0, np.abs(prior).max())):
+            raise ValueError("covariance_prior must be symmetric positive semi-definite")
+    elif not np.all(prior >= 0):
+        raise ValueError("covariance_prior must be non-negative")
 
 
 def _check_values(covariance_type, arrays, rtol, em_ran):
@@ -370,8 +438,11 @@ def _check_values(covariance_type, arrays, rtol, em_ran):
 
 
 def _build(header, arrays):
-    """A fitted GaussianMixture from a checked header and its arrays."""
-    model = GaussianMixture(header["n_components"], covariance_type=header["covariance_type"], **header["params"])
+    """A fitted GaussianMixture or BayesianGaussianMixture from a checked header and its arrays."""
+    cls = _estimator_class(header.get("estimator", ESTIMATORS[0]))
+    model = cls(n_components=header["n_components"], covariance_type=header["covariance_type"], **header["params"])
+    if cls is not GaussianMixture:
+        _build_posterior(model, header, arrays)
     model.weights_ = arrays["weights"]
     model.means_ = arrays["means"]
     model.covariances_ = arrays["covariances"]
@@ -385,3 +456,22 @@ def _build(header, arrays):
     if header["feature_names"] is not None:
         model.feature_names_in_ = np.asarray(header["feature_names"], dtype=object)
     return model
+
+
+def _build_posterior(model, header, arrays):
+    """A BayesianGaussianMixture's posterior and fitted priors (scikit-learn's types: tuples, floats)."""
+    concentration = arrays["weight_concentration"]
+    if model.weight_concentration_prior_type == "dirichlet_process":
+        model.weight_concentration_ = (concentration[0], concentration[1])
+    else:
+        model.weight_concentration_ = concentration[0]
+    model.mean_precision_ = arrays["mean_precision"]
+    dof = arrays["degrees_of_freedom"]
+    model.degrees_of_freedom_ = dof[()] if dof.ndim == 0 else dof
+    for name in ("weight_concentration_prior", "mean_precision_prior", "degrees_of_freedom_prior"):
+        setattr(model, name + "_", float(arrays[name]))
+    model.mean_prior_ = arrays["mean_prior"]
+    prior = arrays["covariance_prior"]
+    model.covariance_prior_ = float(prior) if prior.ndim == 0 else prior
+    for name in header["given_priors"]:
+        setattr(model, name, getattr(model, name + "_"))

@@ -245,3 +245,71 @@ def statistics_m_step(
 ) -> tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]]: ...
 def n_parameters(covariance_type: str, n_components: int, n_features: int, /) -> int:
     """Number of free parameters of a mixture (for BIC and AIC)."""
+
+# Variational inference (cpp/bindings/variational_bindings.hpp): a posterior is
+# (weight_concentration (2 or 1, K), mean_precision (K), means (K, D),
+# degrees_of_freedom (K; tied: 1), covariances, precisions_cholesky, weights (K)).
+_Posterior = tuple[NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F], NDArray[_F]]
+
+def fit_variational(
+    X: NDArray[_F],
+    sample_weight: NDArray[_F],
+    covariance_type: str,
+    n_components: int,
+    tol: float,
+    reg_covar: float,
+    max_iter: int,
+    n_init: int,
+    init_params: str,
+    seed: int,
+    weight_concentration_prior_type: str,
+    weight_concentration_prior: float,
+    mean_precision_prior: float,
+    mean_prior: NDArray[np.float64],
+    degrees_of_freedom_prior: float,
+    covariance_prior: NDArray[np.float64],
+    warm_start: _Posterior[_F] | None,
+    warm_lower_bound: float,
+    callback: Callable[[int, int, float, float], object] | None,
+) -> tuple[_Posterior[_F], bool, int, float, list[float]]:
+    """The variational fit; returns (posterior, converged, n_iter, lower_bound, lower_bounds) of the best start."""
+
+def variational_m_step(
+    statistics: _Statistics[_F],
+    reg_covar: float,
+    weight_concentration_prior_type: str,
+    weight_concentration_prior: float,
+    mean_precision_prior: float,
+    mean_prior: NDArray[np.float64],
+    degrees_of_freedom_prior: float,
+    covariance_prior: NDArray[np.float64],
+) -> _Posterior[_F]:
+    """The variational M-step of the statistics under the priors."""
+
+def variational_log_weights(
+    covariance_type: str, weight_concentration_prior_type: str, posterior: _Posterior[_F]
+) -> NDArray[np.float64]:
+    """The variational E-step's offsets c_k (its log-weights)."""
+
+def variational_lower_bound(
+    covariance_type: str, weight_concentration_prior_type: str, posterior: _Posterior[_F], sum_r_log_r: float
+) -> float:
+    """The lower bound of a posterior after an E-step with sum_i s_i sum_k r_ik log r_ik = sum_r_log_r."""
+
+def offset_predict_proba(
+    covariance_type: str, log_weights: NDArray[_F], means: NDArray[_F], precisions_cholesky: NDArray[_F], X: NDArray[_F]
+) -> NDArray[_F]:
+    """Responsibilities of a mixture given by log-weights, (n_samples, n_components)."""
+
+def offset_score_samples(
+    covariance_type: str, log_weights: NDArray[_F], means: NDArray[_F], precisions_cholesky: NDArray[_F], X: NDArray[_F]
+) -> NDArray[_F]:
+    """logsumexp_k of the component log-probabilities with log-weights, (n_samples,)."""
+
+def offset_predict(
+    covariance_type: str, log_weights: NDArray[_F], means: NDArray[_F], precisions_cholesky: NDArray[_F], X: NDArray[_F]
+) -> NDArray[np.int64]:
+    """Most probable component of each sample under log-weights, (n_samples,)."""
+
+def digamma(x: float) -> float:
+    """psi(x) for x > 0 (NaN otherwise)."""

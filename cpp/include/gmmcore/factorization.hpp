@@ -109,9 +109,11 @@ void compute_precisions_cholesky(Mixture<T>& m) {
 
 namespace detail {
 // factorize(m) without check_mixture, for the mixtures fit_mixture makes
-// itself (right by construction) once per iteration.
+// itself (right by construction) once per iteration. With log_weights (K),
+// log_norm takes them in place of log w_k (the variational E-step's offsets,
+// docs/math.md#math-variational).
 template <class T>
-FactoredParams<T> factorize_unchecked(const Mixture<T>& m) {
+FactoredParams<T> factorize_unchecked(const Mixture<T>& m, const Vector<T>* log_weights = nullptr) {
   const Index K = m.n_components(), D = m.n_features();
   FactoredParams<T> f;
   f.weights = m.weights;
@@ -131,7 +133,7 @@ FactoredParams<T> factorize_unchecked(const Mixture<T>& m) {
       case CovarianceType::diag: log_det_p = pc.row(k).array().log().sum(); break;
       case CovarianceType::spherical: log_det_p = T(D) * std::log(pc(k, 0)); break;
     }
-    f.log_norm(k) = std::log(m.weights(k)) - T(0.5 * D * kLog2Pi) + log_det_p;
+    f.log_norm(k) = (log_weights ? (*log_weights)(k) : std::log(m.weights(k))) - T(0.5 * D * kLog2Pi) + log_det_p;
   }
   if (is_diagonal(m.covariance_type)) {
     f.diagonal_precisions = m.covariance_type == CovarianceType::diag

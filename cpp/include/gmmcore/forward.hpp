@@ -18,6 +18,7 @@ struct BlockWorkspace {
   RowMatrix<T> scratch;  // of quadratic_forms_full
   ColMatrix<T> y;        // (B, K): log-probs, then responsibilities
   Vector<T> lse;         // (B): log p(x_i)
+  Vector<T> r_log_r;     // (B): sum_k r_ik log r_ik, only for the variational E-step
 
   void resize(Index rows, Index n_features, Index n_components) {
     const Index ldt = round_up(rows, kTransposedAlign<T>);

@@ -80,9 +80,13 @@ EIGEN_ALWAYS_INLINE P exp_nonpositive(const P& t) {
 // Over the rows of a column-major (B, K) block y (no NaN or +inf: the kernels
 // produce neither), vectorised over rows: lse(i) = lse(y.row(i)), and with
 // kNormalise, y.row(i) replaced by softmax(y.row(i)). A row whose every entry
-// is -inf gets lse = -inf and uniform responsibilities 1/K.
-template <bool kNormalise, class T>
-void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
+// is -inf gets lse = -inf and uniform responsibilities 1/K. With r_log_r (B
+// values, with kEntropy and kNormalise), also r_log_r[i] = sum_k r_ik log r_ik for the
+// softmax r: with t_k = y_ik - max_k y_ik, e_k = exp(t_k) and s = sum_k e_k,
+// it is sum_k e_k t_k / s - log s, gathered while the e_k are formed (the
+// variational lower bound's entropy term, docs/math.md#math-variational).
+template <bool kNormalise, bool kEntropy = false, class T>
+void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse, T* r_log_r = nullptr) {
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr Index L = kPacket<T>;
@@ -90,16 +94,17 @@ void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
   // Column by column, so every pass streams through memory: a row-by-row walk
   // across the K columns of stride B (often a power of two) thrashes L1 sets.
   // Row maxima m and sums s: on the stack for a kernel block, no allocation.
-  alignas(64) T stack[2 * kBlockRows];
+  alignas(64) T stack[3 * kBlockRows];
   Vector<T> heap;
   T* memory = stack;
   if (B > kBlockRows) {
-    heap.resize(2 * B);
+    heap.resize(3 * B);
     memory = heap.data();
   }
-  Eigen::Map<Vector<T>> m(memory, B), s(memory + B, B);
+  Eigen::Map<Vector<T>> m(memory, B), s(memory + B, B), h(memory + 2 * B, B);
   m = y.col(0);
   s.setZero();
+  if constexpr (kEntropy) h.setZero();
   for (Index k = 1; k < K; ++k) {
     const T* col = y.col(k).data();
     for (Index i = 0; i < packed; i += L) pstoreu(m.data() + i, pmax(ploadu<P>(m.data() + i), ploadu<P>(col + i)));
@@ -110,18 +115,24 @@ void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
     T* col = y.col(k).data();
     for (Index i = 0; i < packed; i += L) {
       const P t = psub(ploadu<P>(col + i), ploadu<P>(m.data() + i));
-      const P e = pandnot(exp_nonpositive(t), pcmp_lt(t, under));
+      const P small = pcmp_lt(t, under);
+      const P e = pandnot(exp_nonpositive(t), small);
       if (kNormalise) pstoreu(col + i, e);
       pstoreu(s.data() + i, padd(ploadu<P>(s.data() + i), e));
+      // e t, 0 where e is (t may be -inf there).
+      if constexpr (kEntropy) pstoreu(h.data() + i, padd(ploadu<P>(h.data() + i), pandnot(pmul(e, t), small)));
     }
     for (Index i = packed; i < B; ++i) {
       const T t = col[i] - m(i), e = t < kUnderflow<T> ? T(0) : std::exp(t);
       if (kNormalise) col[i] = e;
       s(i) += e;
+      if constexpr (kEntropy)
+        if (e > T(0)) h(i) += e * t;
     }
   }
   // A row of -inf has m = -inf, which makes lse NaN: fixed below.
   lse = (m.array() + s.array().log()).matrix();
+  if constexpr (kEntropy) Eigen::Map<Vector<T>>(r_log_r, B) = (h.array() / s.array() - s.array().log()).matrix();
   if (kNormalise) {
     s = s.cwiseInverse();
     for (Index k = 0; k < K; ++k) y.col(k).array() *= s.array();
@@ -131,6 +142,7 @@ void logsumexp_cols_impl(ColMatrix<T>& y, VectorRef<T> lse) {
     if (m(i) > -std::numeric_limits<T>::infinity()) continue;
     lse(i) = -std::numeric_limits<T>::infinity();
     if (kNormalise) y.row(i).setConstant(T(1) / T(K));
+    if constexpr (kEntropy) r_log_r[i] = -std::log(T(K));
   }
 }
 
@@ -145,6 +157,13 @@ void logsumexp_cols(ColMatrix<T>& y, VectorRef<T> lse) {
 template <class T>
 void softmax_cols_inplace(ColMatrix<T>& y, VectorRef<T> lse) {
   logsumexp_cols_impl<true>(y, lse);
+}
+
+// softmax_cols_inplace, and r_log_r (B) = sum_k r_ik log r_ik of each row's
+// responsibilities (see logsumexp_cols_impl).
+template <class T>
+void softmax_cols_inplace(ColMatrix<T>& y, VectorRef<T> lse, VectorRef<T> r_log_r) {
+  logsumexp_cols_impl<true, true>(y, lse, r_log_r.data());
 }
 
 }  // namespace detail

@@ -12,6 +12,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "gmmcore/kmeans.hpp"
@@ -95,9 +96,11 @@ void check_initial_params(const InitialParams<T>& given, const FitOptions& opt, 
   }
 }
 
-template <class T>
+// What a fit returns: the fitted model (a Mixture for maximum likelihood, a
+// VariationalMixture for variational inference) and how the fit went.
+template <class T, class Model = Mixture<T>>
 struct FitResult {
-  Mixture<T> mixture;
+  Model mixture;
   bool converged = false;
   Index n_iter = 0;
   double lower_bound = -std::numeric_limits<double>::infinity();
@@ -228,30 +231,38 @@ Statistics<T> pass_statistics(const ChunkSource<T>& source, const Mixture<T>& m,
 constexpr Index kSpreadInitsWork = Index(1) << 24;
 
 // One initialisation's EM iterations, and how many samples its first pass saw.
-template <class T>
+template <class T, class Model = Mixture<T>>
 struct InitRun {
-  FitResult<T> result;
+  FitResult<T, Model> result;
   Index n_samples = -1;
 };
 
-// The EM loop of fit_mixture: every iteration one E-step pass, then the
-// estimator's M-step and the lower bound L / W; n_init starts (from
-// `initial`'s statistics unless `given` is complete), the first with the best
-// lower bound kept. With spread_inits the starts run at once, one per OpenMP
-// thread (each start's passes then on its own thread): each start's result
-// does not depend on the threads, so neither does the fit's. Only for passes
-// that may run concurrently, and without a callback.
-template <class T>
-FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& initial, const FitOptions& opt,
-                    const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
-                    const IterationCallback& callback, bool spread_inits = false) {
+// The EM loop shared by every estimator, parameterised by its `update`:
+//   update.start(initial) -> Model: the starting model, from initial() (the
+//     statistics of an initialisation's responsibilities) unless the update
+//     holds given or warm-start values;
+//   update.e_step(model, extra) -> Statistics: one E-step pass over all the
+//     data (extra: whatever else the update's lower bound needs of the pass);
+//   update.m_step(model, stats, extra, weight_total) -> double: the M-step in
+//     place, returning the lower bound.
+// Every iteration runs one E-step pass, the M-step and the lower bound; the
+// loop stops when the bound changes by less than tol. n_init starts, the first
+// with the best lower bound kept (scikit-learn's rule). With spread_inits the
+// starts run at once, one per OpenMP thread (each start's passes then on its
+// own thread): each start's result does not depend on the threads, so neither
+// does the fit's. Only for passes that may run concurrently, and without a
+// callback.
+template <class T, class Update>
+auto run_em(const Update& update, const InitialStatistics<T>& initial, const FitOptions& opt, bool warm_start,
+            double warm_lower_bound, const IterationCallback& callback, bool spread_inits = false) {
+  using Model = std::decay_t<decltype(update.start(std::function<Statistics<T>()>()))>;
   const Index n_init = warm_start ? 1 : opt.n_init;
   // Start `init`; seen_samples: what an earlier start's first pass saw (-1: none).
   const auto run = [&](Index init, Index seen_samples) {
-    InitRun<T> out;
+    InitRun<T, Model> out;
     double weight_total = 0;
     Rng rng(mix64(opt.seed) ^ std::uint64_t(init));
-    Mixture<T> m = starting_mixture<T>([&] { return initial(init, rng); }, opt, given);
+    Model m = update.start([&] { return initial(init, rng); });
     double lower_bound = warm_start ? warm_lower_bound : -std::numeric_limits<double>::infinity();
     std::vector<double> lower_bounds;
     bool converged = false;
@@ -259,7 +270,8 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
     for (n_iter = 1; n_iter <= opt.max_iter; ++n_iter) {
       check_interrupt();
       const double previous = lower_bound;
-      const Statistics<T> stats = pass(m);
+      double extra = 0;
+      const Statistics<T> stats = update.e_step(m, extra);
       if (out.n_samples < 0) {
         out.n_samples = stats.n_samples;
         weight_total = stats.total_weight;
@@ -278,8 +290,7 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
             << " in a later one: every pass must give the same data";
         throw std::invalid_argument(msg.str());
       }
-      m = estimator_m_step<T>(stats, T(opt.reg_covar), padded_weight_total(stats));
-      lower_bound = stats.log_likelihood / weight_total;
+      lower_bound = update.m_step(m, stats, extra, weight_total);
       lower_bounds.push_back(lower_bound);
       const double change = lower_bound - previous;
       if (callback) callback(init, n_iter, lower_bound, change);
@@ -295,7 +306,7 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
     out.result.converged = converged;
     return out;
   };
-  std::vector<InitRun<T>> runs(static_cast<size_t>(n_init));
+  std::vector<InitRun<T, Model>> runs(static_cast<size_t>(n_init));
   if (spread_inits && n_init > 1 && !callback) {
     for_each_chunk(n_init, true, [&](Index init) { runs[static_cast<size_t>(init)] = run(init, -1); });
   } else {
@@ -306,6 +317,36 @@ FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& i
   for (size_t init = 1; init < runs.size() && opt.max_iter > 0; ++init)
     if (runs[init].result.lower_bound > runs[best].result.lower_bound) best = init;
   return std::move(runs[best].result);
+}
+
+// GaussianMixture's update for run_em: the starting mixture of
+// starting_mixture, E-steps by `pass`, scikit-learn's M-step, and the lower
+// bound L / W (the weighted mean log-likelihood).
+template <class T>
+struct MaximumLikelihoodUpdate {
+  const StatisticsPass<T>& pass;
+  const FitOptions& opt;
+  const InitialParams<T>& given;
+
+  Mixture<T> start(const std::function<Statistics<T>()>& initial) const {
+    return starting_mixture<T>(initial, opt, given);
+  }
+  Statistics<T> e_step(const Mixture<T>& m, double&) const { return pass(m); }
+  double m_step(Mixture<T>& m, const Statistics<T>& stats, double, double weight_total) const {
+    m = estimator_m_step<T>(stats, T(opt.reg_covar), padded_weight_total(stats));
+    return stats.log_likelihood / weight_total;
+  }
+};
+
+// The maximum-likelihood EM loop of fit_mixture (run_em with
+// MaximumLikelihoodUpdate): n_init starts from `initial`'s statistics unless
+// `given` is complete.
+template <class T>
+FitResult<T> fit_em(const StatisticsPass<T>& pass, const InitialStatistics<T>& initial, const FitOptions& opt,
+                    const InitialParams<T>& given, bool warm_start, double warm_lower_bound,
+                    const IterationCallback& callback, bool spread_inits = false) {
+  return run_em<T>(MaximumLikelihoodUpdate<T>{pass, opt, given}, initial, opt, warm_start, warm_lower_bound, callback,
+                   spread_inits);
 }
 
 // Checks shared by both fit_mixture overloads.

@@ -23,6 +23,7 @@ struct PaddedStats {
   Vector<T> n;
   RowMatrix<T> s, ss, q;
   double log_likelihood = 0;
+  double r_log_r = 0;  // sum_i s_i sum_k r_ik log r_ik, when asked for
 
   PaddedStats() = default;
   PaddedStats(Index K, Index D, bool diagonal)
@@ -36,6 +37,7 @@ struct PaddedStats {
     ss += o.ss;
     q += o.q;
     log_likelihood += o.log_likelihood;
+    r_log_r += o.r_log_r;
     return *this;
   }
   static Index bytes(Index K, Index D, bool diagonal) {
@@ -88,11 +90,12 @@ double total_weight(const ConstVectorRef<T>& sample_weight, Index n_samples) {
 // with r for the rows of the block and ws.lse with log p(x_i) (or zeros); it
 // finds the block transposed in ws.xt. sample_weight is empty or (N). Each
 // block is checked finite unless the caller has checked all of X
-// (x_is_finite).
+// (x_is_finite). With sum_r_log_r, responsibilities also fills ws.r_log_r (B)
+// with sum_k r_ik log r_ik, and *sum_r_log_r gets sum_i s_i ws.r_log_r(i).
 template <class T, class Responsibilities>
 Statistics<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                const RowMatrix<T>& shifts, CovarianceType type, bool x_is_finite,
-                               Responsibilities&& responsibilities) {
+                               Responsibilities&& responsibilities, double* sum_r_log_r = nullptr) {
   const bool diagonal = is_diagonal(type);
   const Index K = shifts.rows(), D = shifts.cols(), ld = padded_length<T>(D);
   const Index ldw = std::max(ld, scatter_rows(D)), rows_per_k = scatter_rows(D);
@@ -117,8 +120,11 @@ Statistics<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<
           const auto weights = ws.quad.head(B).array();
           ws.y.array().colwise() *= weights;
           acc.log_likelihood += (weights > T(0)).select(weights * ws.lse.array(), T(0)).template cast<double>().sum();
+          if (sum_r_log_r)
+            acc.r_log_r += (weights > T(0)).select(weights * ws.r_log_r.array(), T(0)).template cast<double>().sum();
         } else {
           acc.log_likelihood += ws.lse.template cast<double>().sum();
+          if (sum_r_log_r) acc.r_log_r += ws.r_log_r.template cast<double>().sum();
         }
         if (D <= kFewFeatures) {
           for (Index k = 0; k < K; ++k) {
@@ -161,18 +167,31 @@ Statistics<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<
         }
       });
   Statistics<T> out = total.unpadded(type, shifts);
+  if (sum_r_log_r) *sum_r_log_r = total.r_log_r;
   out.total_weight = total_weight<T>(sample_weight, x.rows());
   out.n_samples = x.rows();
   return out;
 }
 
 // Statistics of an E-step under f (of covariance type `type`): r = softmax(y),
-// lse = log p(x), around the means of f.
+// lse = log p(x), around the means of f. With sum_r_log_r, also
+// *sum_r_log_r = sum_i s_i sum_k r_ik log r_ik (the variational E-step's
+// entropy term; the plain E-step does not compute it).
 template <class T>
 Statistics<T> e_step_stats(const FactoredParams<T>& f, CovarianceType type, const ConstMatrixRef<T>& x,
-                           const ConstVectorRef<T>& sample_weight, bool x_is_finite = false) {
+                           const ConstVectorRef<T>& sample_weight, bool x_is_finite = false,
+                           double* sum_r_log_r = nullptr) {
   check_factored(f);
   check_n_features(x.cols(), f.n_features(), "X");
+  if (sum_r_log_r)
+    return accumulate_stats<T>(
+        x, sample_weight, f.means, type, x_is_finite,
+        [&](RowRange, const auto& xb, auto& ws) {
+          component_log_probs_block(f, xb, ws, /*transposed=*/true);
+          ws.r_log_r.resize(xb.rows());
+          softmax_cols_inplace<T>(ws.y, ws.lse, ws.r_log_r);
+        },
+        sum_r_log_r);
   return accumulate_stats<T>(x, sample_weight, f.means, type, x_is_finite, [&](RowRange, const auto& xb, auto& ws) {
     component_log_probs_block(f, xb, ws, /*transposed=*/true);
     softmax_cols_inplace<T>(ws.y, ws.lse);
