@@ -190,6 +190,54 @@ def test_fit_options_and_inputs(work, data, options, dtype):
     assert f"{settings['--covariance']} covariance, {np.dtype(dtype)}" in out
 
 
+def test_fit_bayesian_is_the_estimators_fit_and_says_how_many_components_are_in_use(work):
+    """fit --bayesian: an over-specified K on three blobs, the model the Python API fits, its summary."""
+    from gmmcore import BayesianGaussianMixture
+
+    path = work["path"]
+    out, _ = run("fit", "data.csv", "-k", 8, "--bayesian", "--weight-concentration", 0.01, "-o", "bayes.gmm", cwd=path)
+    X = np.loadtxt(path / "data.csv", delimiter=",", skiprows=1)
+    expected = BayesianGaussianMixture(n_components=8, weight_concentration_prior=0.01, random_state=0).fit(X)
+    loaded = model_io.load(path / "bayes.gmm")
+    assert type(loaded) is BayesianGaussianMixture
+    assert_same_model(loaded, expected)
+    for name in ["weight_concentration_", "mean_precision_", "degrees_of_freedom_"]:
+        assert same_bits(getattr(loaded, name), getattr(expected, name)), name
+    assert f"lower bound:     {expected.lower_bound_:.3f} (dirichlet_process prior on the weights)" in out
+    assert "in use:          3 of 8 components have weight >= 0.01" in out
+    assert "BIC" not in out
+    labels, _ = run("predict", "bayes.gmm", "data.csv", cwd=path)
+    np.testing.assert_array_equal(np.loadtxt(labels.splitlines(), dtype=int), expected.predict(X))
+    out, _ = run(
+        "fit",
+        "data.csv",
+        "-k",
+        3,
+        "--bayesian",
+        "--weight-prior",
+        "dirichlet_distribution",
+        "-o",
+        "dirichlet.gmm",
+        cwd=path,
+    )
+    assert model_io.load(path / "dirichlet.gmm").weight_concentration_prior_type == "dirichlet_distribution"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--weight-prior", "dirichlet_process"], "--weight-prior is an option of the variational fit: add --bayesian"),
+        (["--weight-concentration", "0.5"], "--weight-concentration is an option of the variational fit"),
+        (["--bayesian", "--chunk-size", "10"], "the variational fit (--bayesian) reads DATA whole"),
+        (["--bayesian", "--weight-concentration", "0"], "expected a positive number, got '0'"),
+    ],
+)
+def test_fit_bayesian_options_are_checked(work, args, message):
+    _, err = run("fit", "data.csv", "-k", 3, *args, "-o", "never.gmm", cwd=work["path"], status=2)
+    assert message in err
+    assert not (work["path"] / "never.gmm").exists()
+
+
 # --------------------------------------------------- predict, score, sample
 
 

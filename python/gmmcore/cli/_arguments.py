@@ -254,6 +254,41 @@ def _fit_options(parser, k_help=None, several_covariances=False):
     )
 
 
+def _positive_number(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _bayesian_options(parser):
+    """fit --bayesian: a BayesianGaussianMixture, K then an upper bound on the components in use."""
+    group = parser.add_argument_group("variational Bayesian fit")
+    group.add_argument(
+        "--bayesian",
+        action="store_true",
+        help="fit a BayesianGaussianMixture: a prior on the weights switches off the components the data do not "
+        "need, so -k is an upper bound",
+    )
+    # Defaults of None: given without --bayesian, they are an error rather than silently unused.
+    group.add_argument(
+        "--weight-prior",
+        choices=["dirichlet_process", "dirichlet_distribution"],
+        default=None,
+        help="the prior on the weights (default: dirichlet_process)",
+    )
+    group.add_argument(
+        "--weight-concentration",
+        type=_positive_number,
+        default=None,
+        metavar="C",
+        help="its concentration (default: 1/K); smaller values switch off more components",
+    )
+
+
 class _InfoAction(argparse.Action):
     """``--include-dir``, ``--cmake-dir``, ``--show-config``: print and exit, as ``--version`` does."""
 
@@ -301,6 +336,7 @@ def build_parser():
     sub.add_argument("--float32", action="store_true", help="fit in float32 (default: float64, or the file's float32)")
     sub.add_argument("-o", "--output", metavar="MODEL", required=True, help="model file to write")
     sub.add_argument("--full", action="store_true", help="show every feature's mean in the summary")
+    _bayesian_options(sub)
     _data_options(sub)
 
     sub = command(

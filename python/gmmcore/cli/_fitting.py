@@ -50,11 +50,21 @@ def name_features(model, columns):
         model.feature_names_in_ = np.asarray(columns, dtype=object)
 
 
-def _estimator(args, n_components, covariance=None):
-    from .._mixture import GaussianMixture
+def _bayesian(args):
+    """Whether to fit a BayesianGaussianMixture; its options without --bayesian are an error."""
+    bayesian = getattr(args, "bayesian", False)
+    if not bayesian:
+        for option, value in (("--weight-prior", "weight_prior"), ("--weight-concentration", "weight_concentration")):
+            if getattr(args, value, None) is not None:
+                raise CLIError(f"{option} is an option of the variational fit: add --bayesian")
+    elif args.chunk_size is not None:
+        raise CLIError("--chunk-size: the variational fit (--bayesian) reads DATA whole; leave out --chunk-size")
+    return bayesian
 
-    return GaussianMixture(
-        n_components,
+
+def _estimator(args, n_components, covariance=None):
+    settings = dict(
+        n_components=n_components,
         covariance_type=args.covariance if covariance is None else covariance,
         tol=args.tol,
         reg_covar=args.reg_covar,
@@ -63,6 +73,17 @@ def _estimator(args, n_components, covariance=None):
         init_params=args.init,
         random_state=args.seed,
     )
+    if _bayesian(args):
+        from .._bayesian import BayesianGaussianMixture
+
+        return BayesianGaussianMixture(
+            weight_concentration_prior_type=args.weight_prior or "dirichlet_process",
+            weight_concentration_prior=args.weight_concentration,
+            **settings,
+        )
+    from .._mixture import GaussianMixture
+
+    return GaussianMixture(**settings)
 
 
 def prepare(X, args):
@@ -103,7 +124,10 @@ def fit_model(X, args, n_components, label="", covariance=None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, callback=progress, chunk_size=args.chunk_size)
+            if _bayesian(args):
+                model.fit(X, callback=progress)
+            else:
+                model.fit(X, callback=progress, chunk_size=args.chunk_size)
     finally:
         progress.close()
     return model, time.perf_counter() - start
@@ -117,6 +141,7 @@ def information_criteria(model, X):
 
 
 _SUMMARY_ROWS = 20  # features shown without --full
+_IN_USE = 0.01  # the weight from which the summary counts a variational fit's component as in use
 
 
 def _number(value):
@@ -148,7 +173,6 @@ def summary(model, X, source, seconds, data=None, full=False):
     """
     n_samples, n_features = X.shape
     k = model.n_components
-    loglik, bic, aic = information_criteria(model, X)
     if model.converged_:
         converged = f"yes, after {model.n_iter_} iterations"
     else:
@@ -160,12 +184,20 @@ def summary(model, X, source, seconds, data=None, full=False):
     ]
     if data is not None and (data.notes or data.dropped):
         lines.append(f"data:            {'; '.join([*data.notes, *data.dropped])}")
-    lines += [
-        f"converged:       {converged}{best_of}",
-        f"log-likelihood:  {loglik:.3f} (mean {loglik / n_samples:.6f} per sample)",
-        f"BIC:             {bic:.3f}",
-        f"AIC:             {aic:.3f}",
-    ]
+    lines.append(f"converged:       {converged}{best_of}")
+    if hasattr(model, "weight_concentration_"):  # variational: a lower bound, no likelihood-based criteria
+        in_use = int(np.sum(model.weights_ >= _IN_USE))
+        lines += [
+            f"lower bound:     {model.lower_bound_:.3f} ({model.weight_concentration_prior_type} prior on the weights)",
+            f"in use:          {in_use} of {k} components have weight >= {_IN_USE:g}",
+        ]
+    else:
+        loglik, bic, aic = information_criteria(model, X)
+        lines += [
+            f"log-likelihood:  {loglik:.3f} (mean {loglik / n_samples:.6f} per sample)",
+            f"BIC:             {bic:.3f}",
+            f"AIC:             {aic:.3f}",
+        ]
     lines += _means_table(model, None if data is None else data.columns, full)
     return "\n".join(lines)
 
