@@ -112,10 +112,11 @@ GMMCORE_TEST(backward, options_leave_out_covariances_and_input) {
     }
 }
 
-GMMCORE_TEST(backward, log_likelihood_backward_is_backward_of_g_times_responsibilities) {
-  // The fused VJP of sum_i g_i log p(x_i) equals backward with G_ik = g_i gamma_ik
-  // formed from expectation(), to rounding; D = 13 and 300 rows cross tile and block edges.
-  const Index N = 300, D = 13, K = 4;
+namespace fused_backward {
+
+// The fused VJP of sum_i g_i log p(x_i) equals backward with G_ik = g_i gamma_ik
+// formed from expectation(), to rounding.
+void check_against_backward(Index N, Index D, Index K) {
   const auto prob = make_problem<double>(N, D, K, 21);
   const auto f = gmmcore::factorize(prob.params);
   std::mt19937_64 rng(3);
@@ -142,6 +143,17 @@ GMMCORE_TEST(backward, log_likelihood_backward_is_backward_of_g_times_responsibi
       CHECK(covariances ? part.covariances == got.covariances : part.covariances.rows() == 0);
       CHECK(input ? part.input == got.input : part.input.rows() == 0);
     }
+}
+
+}  // namespace fused_backward
+
+GMMCORE_TEST(backward, log_likelihood_backward_is_backward_of_g_times_responsibilities) {
+  // D = 13 and 300 rows cross tile and block edges; K = 40 components of D = 128 are past
+  // kWhitenedBlockBytes, so each component is whitened again for its sums.
+  CHECK(gmmcore::detail::keep_whitened_block<double>(4, 13));
+  fused_backward::check_against_backward(300, 13, 4);
+  CHECK(!gmmcore::detail::keep_whitened_block<double>(40, 128));
+  fused_backward::check_against_backward(300, 128, 40);
 }
 
 GMMCORE_TEST(backward, log_likelihood_backward_matches_finite_differences) {

@@ -196,6 +196,21 @@ Gradients<T> backward(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, co
   });
 }
 
+namespace detail {
+
+// A thread's whitened samples of every component for one block are kept (so
+// that each is computed once) up to this size; past it, the log-probabilities
+// come from the forward kernel and each component is whitened again for its
+// sums. The choice depends on K, D and T only, never on the blocking.
+inline constexpr Index kWhitenedBlockBytes = Index(8) << 20;
+
+template <class T>
+bool keep_whitened_block(Index K, Index D) {
+  return K * factor_columns(D) * round_up(kBlockRows, kTransposedAlign<T>) * Index(sizeof(T)) <= kWhitenedBlockBytes;
+}
+
+}  // namespace detail
+
 // Gradients of L = sum_i g_i log p(x_i) for X (N, D) and g (N): backward with
 // G_ik = g_i gamma_ik, the responsibilities formed block by block from the
 // same whitened samples (exactly 0 below the underflow cut-off, uniform in a
@@ -210,21 +225,27 @@ Gradients<T> log_likelihood_backward(const FactoredParams<T>& f, const ConstMatr
     msg << "grad_output has length " << grad_output.size() << ", expected " << N << " (one per row of X)";
     throw std::invalid_argument(msg.str());
   }
-  return detail::backward_blocks(f, x, options, K, [&](detail::RowRange r, detail::BackwardWorkspace<T>& ws) {
-    const Index B = r.size();
-    const auto gb = grad_output.segment(r.begin, B);
-    detail::check_block_finite(gb, r.begin, "grad_output");
-    for (Index k = 0; k < K; ++k) {
-      detail::whiten_block(f, k, B, ws, k);
-      auto quad = ws.block.quad.head(B);
-      quad.setZero();
-      for (Index j = 0; j < D; ++j) quad += ws.slot(k, D).row(j).head(B).transpose().cwiseAbs2();
-      ws.block.y.col(k) = (f.log_norm(k) - T(0.5) * quad.array()).matrix();
-    }
-    detail::softmax_cols_inplace<T>(ws.block.y, ws.block.lse);
-    ws.block.y = ws.block.y.array().colwise() * gb.array();
-    return true;
-  });
+  const bool keep = detail::keep_whitened_block<T>(K, D);
+  return detail::backward_blocks(
+      f, x, options, keep ? K : 1, [&](detail::RowRange r, detail::BackwardWorkspace<T>& ws) {
+        const Index B = r.size();
+        const auto gb = grad_output.segment(r.begin, B);
+        detail::check_block_finite(gb, r.begin, "grad_output");
+        if (keep) {
+          for (Index k = 0; k < K; ++k) {
+            detail::whiten_block(f, k, B, ws, k);
+            auto quad = ws.block.quad.head(B);
+            quad.setZero();
+            for (Index j = 0; j < D; ++j) quad += ws.slot(k, D).row(j).head(B).transpose().cwiseAbs2();
+            ws.block.y.col(k) = (f.log_norm(k) - T(0.5) * quad.array()).matrix();
+          }
+        } else {
+          detail::component_log_probs_block(f, x.middleRows(r.begin, B), ws.block, /*transposed=*/true);
+        }
+        detail::softmax_cols_inplace<T>(ws.block.y, ws.block.lse);
+        ws.block.y = ws.block.y.array().colwise() * gb.array();
+        return keep;
+      });
 }
 
 }  // namespace gmmcore
