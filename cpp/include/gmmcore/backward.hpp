@@ -140,9 +140,10 @@ void gradients_from_sums(const FactoredParams<T>& f, const BackwardSums<T>& sums
   }
 }
 
-// Gradients of sum(G * forward(X)) with G_ik given per block by fill_g(r, xb, ws),
-// which leaves G (B, K) in ws.block.y. `slots` is K when fill_g whitens every
-// component into its slot (and marks it so by returning true), 1 otherwise.
+// Gradients of sum(G * forward(X)) with G_ik given per block by fill_g(r, ws)
+// (the block transposed in ws.block.xt), which leaves G (B, K) in ws.block.y.
+// `slots` is K when fill_g whitens every component into its slot (and says so
+// by returning true), 1 otherwise.
 template <class T, class FillG>
 Gradients<T> backward_blocks(const FactoredParams<T>& f, const ConstMatrixRef<T>& x, const BackwardOptions& options,
                              Index slots, FillG&& fill_g) {
