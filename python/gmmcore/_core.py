@@ -235,7 +235,7 @@ def backward(params: _ParamsLike, X: ArrayLike, grad_output: ArrayLike) -> Gradi
     >>> g.means
     array([[1., 0.]])
     >>> g.input
-    array([-1., -0.])
+    array([-1.,  0.])
     """
     prob = _Problem(params, X, grad_output=grad_output)
     assert prob.grad_output is not None  # set whenever _Problem is given grad_output
