@@ -22,7 +22,10 @@
 
 namespace py = pybind11;
 using namespace pybind11::literals;
+using gmmcore_bindings::bind_evaluations;
+using gmmcore_bindings::fit_options;
 using gmmcore_bindings::Interruptible;
+using gmmcore_bindings::iteration_callback;
 using gmmcore_bindings::make_mixture;
 using gmmcore_bindings::make_params;
 using gmmcore_bindings::ReleaseInterruptible;
@@ -39,22 +42,10 @@ py::tuple run_fit(Fit&& fit, const std::string& covariance_type, gmmcore::Index 
                   std::uint64_t seed, gmmcore::ConstVectorRef<T> weights_init, gmmcore::ConstMatrixRef<T> means_init,
                   gmmcore::ConstMatrixRef<T> covariances_init, gmmcore::ConstMatrixRef<T> precisions_cholesky_init,
                   bool /*warm_start*/, double /*warm_lower_bound*/, const py::object& callback) {
-  gmmcore::FitOptions opt;
-  opt.covariance_type = gmmcore::parse_covariance_type(covariance_type);
-  opt.n_components = n_components;
-  opt.tol = tol;
-  opt.reg_covar = reg_covar;
-  opt.max_iter = max_iter;
-  opt.n_init = n_init;
-  opt.init = gmmcore::parse_init_method(init);
-  opt.seed = seed;
+  const gmmcore::FitOptions opt =
+      fit_options(covariance_type, n_components, tol, reg_covar, max_iter, n_init, init, seed);
   const gmmcore::InitialParams<T> given{weights_init, means_init, covariances_init, precisions_cholesky_init};
-  gmmcore::IterationCallback report;
-  if (!callback.is_none())
-    report = [&callback](gmmcore::Index i, gmmcore::Index n_iter, double lower_bound, double change) {
-      py::gil_scoped_acquire acquire;
-      callback(i, n_iter, lower_bound, change);
-    };
+  const gmmcore::IterationCallback report = iteration_callback(callback);
   gmmcore::FitResult<T> r;
   {
     Interruptible interruptible;
@@ -104,26 +95,10 @@ void bind_mixture(py::module_& m) {
   using gmmcore::ConstMatrixRef;
   using gmmcore::ConstVectorRef;
   using gmmcore::Index;
-  const auto release = ReleaseInterruptible();
-  const auto mixture_args =
-      std::make_tuple(py::arg("covariance_type"), py::arg("weights").noconvert(), py::arg("means").noconvert(),
-                      py::arg("precisions_cholesky").noconvert(), py::arg("X").noconvert());
-  auto evaluation = [&](const char* name, auto compute) {
-    std::apply(
-        [&](auto... args) {
-          m.def(
-              name,
-              [compute](const std::string& type, ConstVectorRef<T> w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc,
-                        ConstMatrixRef<T> x) {
-                return compute(gmmcore::factorize(make_mixture<T>(type, w, mu, pc)), x);
-              },
-              args..., release);
-        },
-        mixture_args);
-  };
-  evaluation("mixture_predict_proba", [](const auto& f, const auto& x) { return gmmcore::expectation(f, x); });
-  evaluation("mixture_score_samples", [](const auto& f, const auto& x) { return gmmcore::log_likelihood(f, x); });
-  evaluation("mixture_predict", [](const auto& f, const auto& x) { return gmmcore::predict(f, x); });
+  bind_evaluations<T>(m, "mixture", "weights",
+                      [](const std::string& type, const auto& w, const auto& mu, const auto& pc) {
+                        return gmmcore::factorize(make_mixture<T>(type, w, mu, pc));
+                      });
 
   // fit_mixture and fit_mixture_chunked take the data, then these settings.
 #define GMMCORE_FIT_SETTINGS                                                                                          \

@@ -62,7 +62,6 @@ void bind_variational_dtype(py::module_& m) {
   using gmmcore::ConstMatrixRef;
   using gmmcore::ConstVectorRef;
   using gmmcore::Index;
-  const auto release = py::call_guard<Interruptible, py::gil_scoped_release>();
   // Returns (posterior tuple, converged, n_iter, lower_bound, lower_bounds).
   m.def(
       "fit_variational",
@@ -72,26 +71,14 @@ void bind_variational_dtype(py::module_& m) {
          const Eigen::Ref<const Eigen::VectorXd>& mean_prior, double degrees_of_freedom_prior,
          const Eigen::Ref<const gmmcore::RowMatrix<double>>& covariance_prior,
          const std::optional<PosteriorTuple<T>>& warm, double warm_lower_bound, const py::object& callback) {
-        gmmcore::FitOptions opt;
-        opt.covariance_type = gmmcore::parse_covariance_type(covariance_type);
-        opt.n_components = n_components;
-        opt.tol = tol;
-        opt.reg_covar = reg_covar;
-        opt.max_iter = max_iter;
-        opt.n_init = n_init;
-        opt.init = gmmcore::parse_init_method(init);
-        opt.seed = seed;
+        const gmmcore::FitOptions opt =
+            fit_options(covariance_type, n_components, tol, reg_covar, max_iter, n_init, init, seed);
         const gmmcore::VariationalPriors priors =
             make_priors(weight_prior, weight_concentration_prior, mean_precision_prior, mean_prior,
                         degrees_of_freedom_prior, covariance_prior);
         std::optional<gmmcore::VariationalMixture<T>> start;
         if (warm) start = posterior_from<T>(covariance_type, weight_prior, *warm);
-        gmmcore::IterationCallback report;
-        if (!callback.is_none())
-          report = [&callback](Index i, Index n_iter, double lower_bound, double change) {
-            py::gil_scoped_acquire acquire;
-            callback(i, n_iter, lower_bound, change);
-          };
+        const gmmcore::IterationCallback report = iteration_callback(callback);
         gmmcore::FitResult<T, gmmcore::VariationalMixture<T>> r;
         {
           Interruptible interruptible;
@@ -126,28 +113,11 @@ void bind_variational_dtype(py::module_& m) {
       },
       py::arg("covariance_type"), py::arg("weight_concentration_prior_type"), py::arg("posterior"),
       py::arg("sum_r_log_r"));
-  // Evaluation of a mixture with log-weights in place of weights (the
-  // variational offsets): (covariance_type, log_weights, means, precisions_cholesky, X).
-  const auto args =
-      std::make_tuple(py::arg("covariance_type"), py::arg("log_weights").noconvert(), py::arg("means").noconvert(),
-                      py::arg("precisions_cholesky").noconvert(), py::arg("X").noconvert());
-  auto evaluation = [&](const char* name, auto compute) {
-    std::apply(
-        [&](auto... a) {
-          m.def(
-              name,
-              [compute](const std::string& type, ConstVectorRef<T> log_w, ConstMatrixRef<T> mu, ConstMatrixRef<T> pc,
-                        ConstMatrixRef<T> x) {
-                gmmcore::Mixture<T> mixture = make_mixture<T>(type, gmmcore::Vector<T>(), mu, pc);
-                return compute(gmmcore::factorize_log_weights<T>(std::move(mixture), log_w), x);
-              },
-              a..., release);
-        },
-        args);
-  };
-  evaluation("offset_predict_proba", [](const auto& f, const auto& x) { return gmmcore::expectation(f, x); });
-  evaluation("offset_score_samples", [](const auto& f, const auto& x) { return gmmcore::log_likelihood(f, x); });
-  evaluation("offset_predict", [](const auto& f, const auto& x) { return gmmcore::predict(f, x); });
+  // Evaluation of a mixture with log-weights in place of weights (the variational offsets).
+  bind_evaluations<T>(
+      m, "offset", "log_weights", [](const std::string& type, const auto& log_w, const auto& mu, const auto& pc) {
+        return gmmcore::factorize_log_weights<T>(make_mixture<T>(type, gmmcore::Vector<T>(), mu, pc), log_w);
+      });
 }
 
 inline void bind_variational(py::module_& m) {
