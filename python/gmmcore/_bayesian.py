@@ -39,13 +39,14 @@ def weighted_mean(X, sample_weight):
     return (w @ np.asarray(X, np.float64)) / w.sum()
 
 
-def default_covariance_prior(X, sample_weight, covariance_type):
+def default_covariance_prior(X, sample_weight, mean, covariance_type):
     """scikit-learn's default covariance prior (X's covariance, ddof 1), in float64, with frequency weights.
 
-    With sample weights the covariance is ``sum_i w_i (x_i - m)(x_i - m)^T / (sum_i w_i - 1)``, so that an
-    integer weight is a repeated row; it needs a weight total above 1.
+    ``mean`` is :func:`weighted_mean` of X and the weights. With sample weights the covariance is
+    ``sum_i w_i (x_i - m)(x_i - m)^T / (sum_i w_i - 1)``, so that an integer weight is a repeated row; it needs a
+    weight total above 1.
     """
-    centred = np.asarray(X, np.float64) - weighted_mean(X, sample_weight)
+    centred = np.asarray(X, np.float64) - mean
     if sample_weight.size == 0:
         scaled, total = centred, float(X.shape[0])
     else:
@@ -331,8 +332,11 @@ class BayesianGaussianMixture(_BaseMixture):
         else:
             self.weight_concentration_prior_ = self.weight_concentration_prior
         self.mean_precision_prior_ = 1.0 if self.mean_precision_prior is None else self.mean_precision_prior
+        # The data's mean: the default mean prior, and the centre of the default covariance prior.
+        needs_mean = self.mean_prior is None or self.covariance_prior is None
+        data_mean = weighted_mean(X, sample_weight) if needs_mean else None
         if self.mean_prior is None:
-            self.mean_prior_ = weighted_mean(X, sample_weight).astype(X.dtype)
+            self.mean_prior_ = data_mean.astype(X.dtype)
         else:
             self.mean_prior_ = check_array(self.mean_prior, dtype=[np.float64, np.float32], ensure_2d=False)
             _check_shape(self.mean_prior_, (n_features,), "means")
@@ -345,7 +349,7 @@ class BayesianGaussianMixture(_BaseMixture):
                 f"The parameter 'degrees_of_freedom_prior' should be greater than {n_features - 1}, "
                 f"but got {self.degrees_of_freedom_prior:.3f}."
             )
-        self.covariance_prior_ = self._checked_covariance_prior(X, sample_weight)
+        self.covariance_prior_ = self._checked_covariance_prior(X, sample_weight, data_mean)
         shape = {"full": (n_features, n_features), "tied": (n_features, n_features), "diag": (1, n_features)}
         covariance = np.ascontiguousarray(
             np.asarray(self.covariance_prior_, np.float64).reshape(shape.get(self.covariance_type, (1, 1)))
@@ -358,10 +362,10 @@ class BayesianGaussianMixture(_BaseMixture):
             covariance,
         )
 
-    def _checked_covariance_prior(self, X, sample_weight):
+    def _checked_covariance_prior(self, X, sample_weight, data_mean):
         n_features = X.shape[1]
         if self.covariance_prior is None:
-            prior = default_covariance_prior(X, sample_weight, self.covariance_type)
+            prior = default_covariance_prior(X, sample_weight, data_mean, self.covariance_type)
             return prior if self.covariance_type == "spherical" else np.asarray(prior, X.dtype)
         if self.covariance_type in ("full", "tied"):
             prior = check_array(self.covariance_prior, dtype=[np.float64, np.float32], ensure_2d=False)
