@@ -2,6 +2,7 @@
 // a few register tiles and sample counts that leave partial tiles, in both
 // dtypes: padding and tile edges are where such kernels go wrong.
 #include <random>
+#include <vector>
 
 #include "check.hpp"
 #include "gmmcore/micro_kernels.hpp"
@@ -57,6 +58,26 @@ void check_kernels(Index D, Index B, double rtol) {
     for (Index j = 0; j < D; ++j) CHECK_CLOSE(double(products(j, i)), dense(i, j), rtol, rtol * 10);
   quadratic_forms_diag<T>(xv, mu.data(), prec.data(), quad.data());
   for (Index i = 0; i < B; ++i) CHECK_CLOSE(double(quad(i)), quad_diag(i), rtol, rtol);
+
+  // Rows gathered in reverse order, then squared distances to K = 1..9 centres
+  // (whole centre tiles and the rest): each sample's sum over d in order.
+  std::vector<Index> reversed(static_cast<size_t>(B));
+  for (Index j = 0; j < B; ++j) reversed[static_cast<size_t>(j)] = B - 1 - j;
+  Rows<T> gathered = Rows<T>::Zero(D, ldt);
+  transpose_gathered_rows<T>(row_block(x.leftCols(D)), reversed.data(), B, row_block(gathered));
+  for (Index i = 0; i < B; ++i) CHECK(gathered.col(i) == xt.col(B - 1 - i));
+  for (Index K = 1; K <= 9; ++K) {
+    Rows<T> c(K, D + 3);  // a row stride past D
+    for (Index k = 0; k < K; ++k)
+      for (Index d = 0; d < D + 3; ++d) c(k, d) = T(normal(gen));
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> y(ldt, K);
+    squared_distances<T>(xv, c.data(), c.cols(), K, y.data(), y.rows());
+    for (Index k = 0; k < K; ++k)
+      for (Index i = 0; i < B; ++i) {
+        const double expected = (x.row(i).leftCols(D) - c.row(k).leftCols(D)).template cast<double>().squaredNorm();
+        CHECK_CLOSE(double(y(i, k)), expected, rtol, rtol);
+      }
+  }
 
   Rows<T> d(B, ld), w = Rows<T>::Zero(B, ldw), s_full = Rows<T>::Zero(scatter_rows(D), ld);
   Rows<T> s = Rows<T>::Zero(1, ld), s2 = Rows<T>::Zero(1, ld), q = Rows<T>::Zero(1, ld);

@@ -18,21 +18,58 @@ namespace gmmcore {
 
 namespace detail {
 
-// ws.y (B, K) = |x_i - c_k|^2 for the rows x_i of a block and the rows c_k of
-// c (K, D): the E-step's diagonal quadratic-form kernel with unit precisions
-// (samples in the SIMD lanes, each sample's sum over d in order, of
-// differences: no cancellation), so a distance does not depend on the
-// blocking or the thread count.
+// Scratch of the squared distances of up to kBlockRows rows to K centres,
+// kept by a chunk from block to block: xt holds the rows transposed, with the
+// stride of the rows in use (columns past them hold earlier values, which
+// only reach outputs past the rows), and y (rows, K) the distances.
 template <class T>
-void block_distances(const ConstMatrixRef<T>& xb, const RowMatrix<T>& c, const Vector<T>& ones, BlockWorkspace<T>& ws) {
-  const Index B = xb.rows(), K = c.rows(), D = c.cols();
-  ws.resize(B, D, K);
-  transpose_rows<T>(row_block(xb), row_block(ws.xt));
-  const auto xt = transposed_block(ws.xt, B);
-  for (Index k = 0; k < K; ++k) {
-    quadratic_forms_diag<T>(xt, c.row(k).data(), ones.data(), ws.quad.data());
-    ws.y.col(k) = ws.quad.head(B);
+struct DistanceWorkspace {
+  RowMatrix<T> xt;
+  ColMatrix<T> y;
+  Vector<T> first, second;  // NearestCentres' per-row minima
+  std::vector<int> best;
+
+  // The transposed view for B rows of D features (capacity for K centres).
+  RowBlock<T> prepare(Index B, Index D, Index K) {
+    const Index ldt = round_up(B, kTransposedAlign<T>);
+    const Index capacity = std::max(ldt, round_up(kBlockRows, kTransposedAlign<T>));
+    if (xt.rows() != D || xt.cols() < ldt) xt = RowMatrix<T>::Zero(D, capacity);
+    if (y.rows() < ldt || y.cols() != K) {
+      y.resize(capacity, K);
+      first.resize(capacity);
+      second.resize(capacity);
+      best.resize(static_cast<size_t>(capacity));
+    }
+    return RowBlock<T>{xt.data(), D, ldt, ldt};
   }
+};
+
+// ws.y (B, K) = |x_i - c_k|^2 for the B rows transposed in xt and the rows
+// c_k of c (K, D): samples in the SIMD lanes, each sample's sum over d in
+// order, of differences (no cancellation), so a distance does not depend on
+// the blocking, the gathering or the thread count.
+template <class T>
+void transposed_distances(RowBlock<T> xt, Index B, const RowMatrix<T>& c, DistanceWorkspace<T>& ws) {
+  squared_distances<T>(TransposedBlock<const T>{xt.data, xt.rows, B, xt.ld}, c.data(), c.cols(), c.rows(), ws.y.data(),
+                       ws.y.rows());
+}
+
+// transposed_distances of the rows of a block.
+template <class T>
+void block_distances(const ConstMatrixRef<T>& xb, const RowMatrix<T>& c, DistanceWorkspace<T>& ws) {
+  const RowBlock<T> xt = ws.prepare(xb.rows(), c.cols(), c.rows());
+  transpose_rows<T>(row_block(xb), xt);
+  transposed_distances<T>(xt, xb.rows(), c, ws);
+}
+
+// transposed_distances of the rows rows[0..B) of x (B at most kBlockRows),
+// gathered straight into the transposed block.
+template <class T>
+void gathered_distances(const ConstMatrixRef<T>& x, const Index* rows, Index B, const RowMatrix<T>& c,
+                        DistanceWorkspace<T>& ws) {
+  const RowBlock<T> xt = ws.prepare(B, c.cols(), c.rows());
+  transpose_gathered_rows<T>(row_block(x), rows, B, xt);
+  transposed_distances<T>(xt, B, c, ws);
 }
 
 // Index i with probability p_i / sum(p), by inverse transform on prefix
@@ -168,9 +205,8 @@ class PlusPlusSeeding {
     const int k = static_cast<int>(chosen_);
     centres_.row(chosen_++) = x_.row(row);
     const RowMatrix<T> centre = x_.row(row);
-    const Vector<T> ones = Vector<T>::Ones(x_.cols());
-    parallel_blocks_with<BlockWorkspace<T>>(x_.rows(), x_.cols(), [&](BlockWorkspace<T>& ws, RowRange r) {
-      block_distances<T>(x_.middleRows(r.begin, r.size()), centre, ones, ws);
+    parallel_blocks_with<DistanceWorkspace<T>>(x_.rows(), x_.cols(), [&](DistanceWorkspace<T>& ws, RowRange r) {
+      block_distances<T>(x_.middleRows(r.begin, r.size()), centre, ws);
       for (Index i = r.begin; i < r.end; ++i) take(i, double(ws.y(i - r.begin, 0)), k);
     });
     sampler_.rebuild(x_.rows(), [&](Index i) { return sw_(i) * closest_(i); });
@@ -189,7 +225,6 @@ class PlusPlusSeeding {
       for (Index t = 0; t < n; ++t)
         gap(j) = std::min(
             gap(j), (centres_.row(j).template cast<double>() - trial_.row(t).template cast<double>()).squaredNorm());
-    const Vector<T> ones = Vector<T>::Ones(D);
     struct Potentials {
       std::vector<double> v;
       Index read = 0;
@@ -200,53 +235,35 @@ class PlusPlusSeeding {
       }
     };
     struct Scratch {
-      BlockWorkspace<T> ws;
+      DistanceWorkspace<T> ws;
       std::vector<Index> rows;
-      RowMatrix<T> x;
       Vector<double> v;  // min(closest_i, |x_i - c_t|^2) over the block
     };
     Potentials sums = reduce_blocks_with<Potentials, Scratch>(
         x_.rows(), n * D, Index(sizeof(double)) * n,
         [&] { return Potentials{std::vector<double>(static_cast<size_t>(n), 0.0)}; },
         [&](Potentials& acc, Scratch& s, RowRange r) {
+          // Only the rows read are gathered (a row is D values: skipping it
+          // saves its memory traffic, the cost of this pass).
           s.rows.clear();
           for (Index i = r.begin; i < r.end; ++i) {
             const double bound = reach_ * closest_(i);
-            if (!(bound < std::numeric_limits<double>::infinity()) || gap(owner_[static_cast<size_t>(i)]) < bound)
-              s.rows.push_back(i);
+            const bool read =
+                !(bound < std::numeric_limits<double>::infinity()) || gap(owner_[static_cast<size_t>(i)]) < bound;
+            read_[static_cast<size_t>(i)] = read;
+            if (read) s.rows.push_back(i);
           }
-          Index m = static_cast<Index>(s.rows.size());
-          const auto closest = closest_.segment(r.begin, r.size());
-          if (2 * m > r.size()) {
-            // Most rows are read: every row, in place (a row no candidate can
-            // reach has distances >= closest_i, so min leaves it unchanged).
-            m = r.size();
-            block_distances<T>(x_.middleRows(r.begin, m), trial_, ones, s.ws);
-            std::fill(read_.begin() + r.begin, read_.begin() + r.end, 1);
-            for (Index t = 0; t < n; ++t) {
-              auto d = trial_dist_.row(t).segment(r.begin, m);
-              d = s.ws.y.col(t).head(m).template cast<double>().transpose();
-              s.v = closest.cwiseMin(d.transpose());
-              acc.v[static_cast<size_t>(t)] += sw_.segment(r.begin, m).dot(s.v);
+          const Index m = static_cast<Index>(s.rows.size());
+          if (m) gathered_distances<T>(x_, s.rows.data(), m, trial_, s.ws);
+          for (Index t = 0; t < n; ++t) {
+            s.v = closest_.segment(r.begin, r.size());
+            for (Index j = 0; j < m; ++j) {
+              const Index i = s.rows[static_cast<size_t>(j)];
+              const double d2 = double(s.ws.y(j, t));
+              trial_dist_(t, i) = d2;
+              s.v(i - r.begin) = std::min(s.v(i - r.begin), d2);
             }
-          } else {
-            std::fill(read_.begin() + r.begin, read_.begin() + r.end, 0);
-            for (Index j = 0; j < m; ++j) read_[static_cast<size_t>(s.rows[static_cast<size_t>(j)])] = 1;
-            if (m) {
-              s.x.resize(m, D);
-              for (Index j = 0; j < m; ++j) s.x.row(j) = x_.row(s.rows[static_cast<size_t>(j)]);
-              block_distances<T>(s.x, trial_, ones, s.ws);
-            }
-            for (Index t = 0; t < n; ++t) {
-              s.v = closest;
-              for (Index j = 0; j < m; ++j) {
-                const Index i = s.rows[static_cast<size_t>(j)];
-                const double d2 = double(s.ws.y(j, t));
-                trial_dist_(t, i) = d2;
-                s.v(i - r.begin) = std::min(s.v(i - r.begin), d2);
-              }
-              acc.v[static_cast<size_t>(t)] += sw_.segment(r.begin, r.size()).dot(s.v);
-            }
+            acc.v[static_cast<size_t>(t)] += sw_.segment(r.begin, r.size()).dot(s.v);
           }
           acc.read += m;
         });
@@ -380,7 +397,6 @@ class NearestCentres {
 
   explicit NearestCentres(const RowMatrix<T>& c)
       : c_(c),
-        ones_(Vector<T>::Ones(c.cols())),
         m_(c.template cast<double>().colwise().mean()),
         cc_(c.template cast<double>().rowwise() - m_),
         cn_(cc_.rowwise().squaredNorm()),
@@ -391,71 +407,117 @@ class NearestCentres {
   // receives a lower bound on each row's second smallest squared distance
   // (the computed one, or less; infinity when K = 1).
   void assign(const ConstMatrixRef<T>& x, RowRange r, std::vector<int>& labels, Vector<double>* d2,
-              BlockWorkspace<T>& ws, Vector<double>* next_d2 = nullptr) const {
-    const auto xb = x.middleRows(r.begin, r.size());
+              DistanceWorkspace<T>& ws, Vector<double>* next_d2 = nullptr) const {
+    assign_rows(x, r.size(), r.begin, nullptr, labels.data() + r.begin, d2 ? d2->data() + r.begin : nullptr, ws,
+                next_d2 ? next_d2->data() + r.begin : nullptr);
+  }
+
+  // The same for the rows rows[j] of x (at most kBlockRows), into
+  // labels[j], d2[j] and next_d2[j].
+  void assign(const ConstMatrixRef<T>& x, const std::vector<Index>& rows, int* labels, double* d2,
+              DistanceWorkspace<T>& ws, double* next_d2) const {
+    assign_rows(x, static_cast<Index>(rows.size()), 0, rows.data(), labels, d2, ws, next_d2);
+  }
+
+ private:
+  // Rows index[j] of x, or first + j when index is null, for j < B.
+  void assign_rows(const ConstMatrixRef<T>& x, Index B, Index first, const Index* index, int* labels, double* d2,
+                   DistanceWorkspace<T>& ws, double* next_d2) const {
+    const auto row = [&](Index j) { return x.row(index ? index[j] : first + j).data(); };
     if (c_.cols() <= kGemmFeatures) {
-      block_distances<T>(xb, c_, ones_, ws);
-      for (Index i = 0; i < r.size(); ++i) {
-        Index best = 0;
-        for (Index k = 1; k < c_.rows(); ++k)
-          if (ws.y(i, k) < ws.y(i, best)) best = k;
-        labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
-        if (d2) (*d2)(r.begin + i) = double(ws.y(i, best));
-        if (next_d2) {
-          double next = std::numeric_limits<double>::infinity();
-          for (Index k = 0; k < c_.rows(); ++k)
-            if (k != best) next = std::min(next, double(ws.y(i, k)));
-          (*next_d2)(r.begin + i) = next;
+      if (index)
+        gathered_distances<T>(x, index, B, c_, ws);
+      else
+        block_distances<T>(x.middleRows(first, B), c_, ws);
+      // The smallest and second smallest of each row over k in order, ties
+      // to the lowest k; branch-free, a column at a time, so the rows run in
+      // the SIMD lanes.
+      T* first = ws.first.data();
+      T* second = ws.second.data();
+      int* best = ws.best.data();
+      for (Index i = 0; i < B; ++i) {
+        first[i] = ws.y(i, 0);
+        second[i] = std::numeric_limits<T>::infinity();
+        best[i] = 0;
+      }
+      for (Index k = 1; k < c_.rows(); ++k) {
+        const T* y = ws.y.col(k).data();
+        for (Index i = 0; i < B; ++i) {
+          const bool closer = y[i] < first[i];
+          second[i] = std::min(second[i], closer ? first[i] : y[i]);
+          best[i] = closer ? int(k) : best[i];
+          first[i] = closer ? y[i] : first[i];
         }
+      }
+      for (Index i = 0; i < B; ++i) {
+        labels[i] = best[i];
+        if (d2) d2[i] = double(first[i]);
+        if (next_d2) next_d2[i] = double(second[i]);
       }
       return;
     }
-    const RowMatrix<double> xc = xb.template cast<double>().rowwise() - m_;
+    RowMatrix<double> xc(B, c_.cols());
+    for (Index i = 0; i < B; ++i)
+      xc.row(i) = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(row(i), c_.cols()).template cast<double>() - m_;
     const Vector<double> xn = xc.rowwise().squaredNorm();
     const RowMatrix<double> g = xc * cc_.transpose();
-    for (Index i = 0; i < r.size(); ++i) {
+    for (Index i = 0; i < B; ++i) {
       Index best = 0;
-      double first = std::numeric_limits<double>::infinity(), second = first;
+      double first_d = std::numeric_limits<double>::infinity(), second = first_d;
       for (Index k = 0; k < c_.rows(); ++k) {
         const double dist = xn(i) - 2.0 * g(i, k) + cn_(k);
-        if (dist < first) {
-          second = first;
-          first = dist;
+        if (dist < first_d) {
+          second = first_d;
+          first_d = dist;
           best = k;
         } else if (dist < second) {
           second = dist;
         }
       }
       double nearest = -1;
-      if (!(second - first > rel_ * (xn(i) + cn_max_))) {  // a near tie (or non-finite values): exact ranking
+      if (!(second - first_d > rel_ * (xn(i) + cn_max_))) {  // a near tie (or non-finite values): exact ranking
         for (Index k = 0; k < c_.rows(); ++k) {
-          const double dist = exact(xb.row(i), k);
+          const double dist = exact(row(i), k);
           if (k == 0 || dist < nearest) {
             nearest = dist;
             best = k;
           }
         }
       }
-      labels[static_cast<size_t>(r.begin + i)] = static_cast<int>(best);
-      if (d2) (*d2)(r.begin + i) = nearest >= 0 ? nearest : exact(xb.row(i), best);
+      labels[i] = static_cast<int>(best);
+      if (d2) d2[i] = nearest >= 0 ? nearest : exact(row(i), best);
       if (next_d2) {  // the GEMM form's second smallest, less its rounding: a lower bound
         double next = std::numeric_limits<double>::infinity();
         for (Index k = 0; k < c_.rows(); ++k)
           if (k != best) next = std::min(next, xn(i) - 2.0 * g(i, k) + cn_(k));
-        (*next_d2)(r.begin + i) = std::max(0.0, next - rel_ * (xn(i) + cn_max_));
+        next_d2[i] = std::max(0.0, next - rel_ * (xn(i) + cn_max_));
       }
     }
   }
 
- private:
-  template <class Row>
-  double exact(const Row& row, Index k) const {
-    const Eigen::Matrix<T, 1, Eigen::Dynamic> diff = row - c_.row(k);
-    return double(diff.squaredNorm());
+  // |x_i - c_k|^2 in T for the D values at `row`: eight partial sums over d
+  // in order (d mod 8), then added in order; the same for every row.
+  double exact(const T* row, Index k) const {
+    constexpr int S = 8;
+    const T* c = c_.row(k).data();
+    const Index D = c_.cols();
+    T part[S] = {};
+    Index d0 = 0;
+    for (; d0 + S <= D; d0 += S)
+      for (int j = 0; j < S; ++j) {
+        const T diff = row[d0 + j] - c[d0 + j];
+        part[j] += diff * diff;
+      }
+    for (int j = 0; d0 + j < D; ++j) {
+      const T diff = row[d0 + j] - c[d0 + j];
+      part[j] += diff * diff;
+    }
+    T sum(0);
+    for (const T p : part) sum += p;
+    return double(sum);
   }
 
   const RowMatrix<T>& c_;
-  Vector<T> ones_;
   Eigen::RowVectorXd m_;
   RowMatrix<double> cc_;
   Vector<double> cn_;
@@ -467,8 +529,9 @@ template <class T>
 void assign_nearest(const ConstMatrixRef<T>& x, const RowMatrix<T>& c, std::vector<int>& labels,
                     Vector<double>* d2 = nullptr) {
   const NearestCentres<T> nearest(c);
-  parallel_blocks_with<BlockWorkspace<T>>(
-      x.rows(), c.rows() * c.cols(), [&](BlockWorkspace<T>& ws, RowRange r) { nearest.assign(x, r, labels, d2, ws); });
+  parallel_blocks_with<DistanceWorkspace<T>>(x.rows(), c.rows() * c.cols(), [&](DistanceWorkspace<T>& ws, RowRange r) {
+    nearest.assign(x, r, labels, d2, ws);
+  });
 }
 
 // Per-cluster weighted sums of the rows and of their weights, in double.
@@ -511,13 +574,12 @@ ClusterSums cluster_sums_unchecked(const ConstMatrixRef<T>& x, const ConstVector
       [&](ClusterSums& acc, RowRange r) { add_cluster_rows<T>(acc, x, sample_weight, labels, r, only); });
 }
 
-// Per-chunk scratch of Lloyd's pass: the rows whose label is in doubt,
-// gathered, and what NearestCentres makes of them.
+// Per-chunk scratch of Lloyd's pass: the rows whose label is in doubt and
+// what NearestCentres makes of them.
 template <class T>
 struct LloydScratch {
-  BlockWorkspace<T> ws;
+  DistanceWorkspace<T> ws;
   std::vector<Index> rows;
-  RowMatrix<T> x;
   std::vector<int> labels;
   Vector<double> d2, second;
 };
@@ -570,8 +632,9 @@ inline constexpr double kMovedWeightLimit = 64;
 // <= min_{k != a} |x_i - c_k|, moved each iteration by the centres' shifts
 // (triangle inequality). A row with upper_i < max(lower_i, half the distance
 // from c_a to the nearest other centre) keeps its label without computing
-// a distance; otherwise upper_i is tightened to |x_i - c_a|, and if still in
-// doubt every distance of the row is computed. The bounds carry a relative
+// a distance; the rows in doubt are gathered and every distance of each is
+// computed, which resets both bounds (the rows are read once, in a batch,
+// instead of one by one to tighten upper_i first). The bounds carry a relative
 // margin above the rounding of the computed distances, so the labels are
 // exactly those that computing every distance gives. The cluster sums of the
 // first pass are summed in full; later passes add only the rows that moved
@@ -623,25 +686,19 @@ KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVe
             const int a = result.labels[static_cast<size_t>(i)];
             upper(i) += moved_by(a) * up;
             lower(i) -= (a == fastest ? others : moved_by(fastest)) * up;
-            const double bound = std::max(lower(i), half_gap(a));
-            if (upper(i) < bound) continue;
-            upper(i) = (x.row(i).template cast<double>() - c.row(a)).norm() * up;
-            if (upper(i) < bound) continue;
-            s.rows.push_back(i);
+            if (!(upper(i) < std::max(lower(i), half_gap(a)))) s.rows.push_back(i);
           }
           const Index n = static_cast<Index>(s.rows.size());
           if (!n) return;
-          s.x.resize(n, D);
-          for (Index j = 0; j < n; ++j) s.x.row(j) = x.row(s.rows[static_cast<size_t>(j)]);
           s.labels.resize(static_cast<size_t>(n));
           s.d2.resize(n);
           s.second.resize(n);
-          nearest.assign(s.x, RowRange{0, n}, s.labels, &s.d2, s.ws, &s.second);
+          nearest.assign(x, s.rows, s.labels.data(), s.d2.data(), s.ws, s.second.data());
           for (Index j = 0; j < n; ++j) {
             const Index i = s.rows[static_cast<size_t>(j)];
             int& label = result.labels[static_cast<size_t>(i)];
             const int to = s.labels[static_cast<size_t>(j)];
-            if (to != label) acc.move(s.x.row(j), weight(i), label, to);
+            if (to != label) acc.move(x.row(i), weight(i), label, to);
             label = to;
             upper(i) = std::sqrt(s.d2(j)) * up;
             lower(i) = std::sqrt(s.second(j)) * down;

@@ -179,24 +179,27 @@ namespace kernel_impl {
 // PacketBlock<__m128d, 2> drops the vector type's alignment attribute, as in Eigen's own kernels.
 #pragma GCC diagnostic ignored "-Wignored-attributes"
 #endif
-template <class T>
-void transpose_rows(const T* x, Index ldx, Index rows, Index D, T* xt, Index ldt) {
+// row(i) is a pointer to the D values of row i.
+template <class T, class RowAt>
+void transpose_rows(RowAt row, Index rows, Index D, T* xt, Index ldt) {
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr int L = int(kPacket<T>);
   const Index rows_packed = rows / L * L, cols_packed = D / L * L;
   for (Index i0 = 0; i0 < rows_packed; i0 += L) {
+    const T* src[L];
+    for (int r = 0; r < L; ++r) src[r] = row(i0 + r);
     for (Index d0 = 0; d0 < cols_packed; d0 += L) {
       PacketBlock<P, L> tile;
-      for (int r = 0; r < L; ++r) tile.packet[r] = ploadu<P>(x + (i0 + r) * ldx + d0);
+      for (int r = 0; r < L; ++r) tile.packet[r] = ploadu<P>(src[r] + d0);
       ptranspose(tile);
       for (int r = 0; r < L; ++r) pstoreu(xt + (d0 + r) * ldt + i0, tile.packet[r]);
     }
     for (Index d = cols_packed; d < D; ++d)
-      for (Index r = 0; r < L; ++r) xt[d * ldt + i0 + r] = x[(i0 + r) * ldx + d];
+      for (Index r = 0; r < L; ++r) xt[d * ldt + i0 + r] = src[r][d];
   }
   for (Index i = rows_packed; i < rows; ++i)
-    for (Index d = 0; d < D; ++d) xt[d * ldt + i] = x[i * ldx + d];
+    for (Index d = 0; d < D; ++d) xt[d * ldt + i] = row(i)[d];
 }
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
@@ -289,6 +292,43 @@ void quadratic_forms_diag(const T* xt, Index ldt, Index D, const T* mu, const T*
       }
     }
     GMMCORE_UNROLL for (int rp = 0; rp < kDiagRowPackets; ++rp) pstoreu(quad + i0 + rp * L, acc[rp]);
+  }
+}
+
+// y[k * ldy + i] = sum_d (x_id - c_kd)^2 for the CK centres from c (stride
+// ldc) and the kRowPackets packets of samples from i0.
+template <class T, int CK>
+EIGEN_ALWAYS_INLINE void distance_tile(const T* xt, Index ldt, Index D, const T* c, Index ldc, Index i0, T* y,
+                                       Index ldy) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>;
+  P acc[CK][kRowPackets];
+  GMMCORE_UNROLL for (int k = 0; k < CK; ++k) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) acc[k][rp] =
+      pset1<P>(T(0));
+  for (Index d = 0; d < D; ++d) {
+    P xv[kRowPackets];
+    GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) xv[rp] = ploadu<P>(xt + d * ldt + i0 + rp * L);
+    GMMCORE_UNROLL for (int k = 0; k < CK; ++k) {
+      const P ck = pset1<P>(c[k * ldc + d]);
+      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) {
+        const P t = psub(xv[rp], ck);
+        acc[k][rp] = pmadd(t, t, acc[k][rp]);
+      }
+    }
+  }
+  GMMCORE_UNROLL for (int k = 0; k < CK; ++k) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+      pstoreu(y + k * ldy + i0 + rp * L, acc[k][rp]);
+}
+
+template <class T>
+void squared_distances(const T* xt, Index ldt, Index D, const T* c, Index ldc, Index K, T* y, Index ldy) {
+  constexpr Index W = kRowPackets * kPacket<T>;
+  for (Index i0 = 0; i0 < ldt; i0 += W) {
+    Index k = 0;
+    for (; k + kTileColumns <= K; k += kTileColumns)
+      distance_tile<T, kTileColumns>(xt, ldt, D, c + k * ldc, ldc, i0, y + k * ldy, ldy);
+    for (; k < K; ++k) distance_tile<T, 1>(xt, ldt, D, c + k * ldc, ldc, i0, y + k * ldy, ldy);
   }
 }
 
@@ -436,7 +476,20 @@ EIGEN_ALWAYS_INLINE void transpose_rows(RowBlock<const T> x, RowBlock<T> xt) {
   check_layout(x);
   check_layout(xt);
   assert(xt.rows >= x.cols && xt.cols >= x.rows);
-  kernel_impl::transpose_rows<T>(x.data, x.ld, x.rows, x.cols, xt.data, xt.ld);
+  kernel_impl::transpose_rows<T>([&](Index i) { return x.data + i * x.ld; }, x.rows, x.cols, xt.data, xt.ld);
+}
+
+// xt(d, j) = x(rows[j], d) for j < count: rows of x gathered by index into
+// the columns of xt (rows[j] < x.rows, unchecked in release builds).
+template <class T>
+EIGEN_ALWAYS_INLINE void transpose_gathered_rows(RowBlock<const T> x, const Index* rows, Index count, RowBlock<T> xt) {
+  check_layout(x);
+  check_layout(xt);
+  assert(xt.rows >= x.cols && xt.cols >= count);
+#ifndef NDEBUG
+  for (Index j = 0; j < count; ++j) assert(rows[j] >= 0 && rows[j] < x.rows);
+#endif
+  kernel_impl::transpose_rows<T>([&](Index j) { return x.data + rows[j] * x.ld; }, count, x.cols, xt.data, xt.ld);
 }
 
 // quad[i] = |(x_i - mu)^T P|^2 for all x.ld columns of x (quad has x.ld
@@ -469,6 +522,17 @@ template <class T>
 EIGEN_ALWAYS_INLINE void quadratic_forms_diag(TransposedBlock<const T> x, const T* mu, const T* prec, T* quad) {
   check_layout(x);
   kernel_impl::quadratic_forms_diag<T>(x.data, x.ld, x.features, mu, prec, quad);
+}
+
+// y[k * ldy + i] = sum_d (x_id - c_kd)^2, in order over d, for all x.ld
+// columns i of x and the K rows c_k of c (stride ldc >= D): squared
+// distances, several centres per pass over the block (ldy >= x.ld).
+template <class T>
+EIGEN_ALWAYS_INLINE void squared_distances(TransposedBlock<const T> x, const T* c, Index ldc, Index K, T* y,
+                                           Index ldy) {
+  check_layout(x);
+  assert(ldc >= x.features && ldy >= x.ld && K >= 0);
+  kernel_impl::squared_distances<T>(x.data, x.ld, x.features, c, ldc, K, y, ldy);
 }
 
 // d_i = x_i - mu and w_i = r_i d_i for the padded rows x_i, and s += sum_i
