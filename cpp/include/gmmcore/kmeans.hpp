@@ -127,39 +127,55 @@ class IndexSampler {
   std::vector<double> ends_;    // running totals over the chunks
 };
 
-struct ColumnSums {
-  Vector<double> sum;
-  ColumnSums& operator+=(const ColumnSums& o) {
+// Column sums of x_i - s and of its squares, in double, about the first row
+// s (which keeps the sums of squares free of the cancellation of raw moments).
+struct ColumnMoments {
+  Vector<double> shift, sum, squares;
+  ColumnMoments& operator+=(const ColumnMoments& o) {
     sum += o.sum;
+    squares += o.squares;
     return *this;
   }
 };
 
-// Column sums of X (centred on `mean` and squared when `centred`), in double.
 template <class T>
-Vector<double> column_sums(const ConstMatrixRef<T>& x, const Vector<double>& mean, bool centred) {
+ColumnMoments column_moments(const ConstMatrixRef<T>& x) {
   const Index D = x.cols();
-  return reduce_blocks<ColumnSums>(
-             x.rows(), D, Index(sizeof(double)) * D, [&] { return ColumnSums{Vector<double>::Zero(D)}; },
-             [&](ColumnSums& acc, RowRange r) {
-               RowMatrix<double> xb = x.middleRows(r.begin, r.size()).template cast<double>();
-               if (centred) xb = (xb.rowwise() - mean.transpose()).cwiseAbs2();
-               acc.sum += xb.colwise().sum().transpose();
-             })
-      .sum;
+  const Vector<double> shift =
+      x.rows() ? Vector<double>(x.row(0).transpose().template cast<double>()) : Vector<double>::Zero(D);
+  return reduce_blocks<ColumnMoments>(
+      x.rows(), D, 2 * Index(sizeof(double)) * D,
+      [&] { return ColumnMoments{shift, Vector<double>::Zero(D), Vector<double>::Zero(D)}; },
+      [&](ColumnMoments& acc, RowRange r) {
+        const double* s = shift.data();
+        double* sum = acc.sum.data();
+        double* squares = acc.squares.data();
+        for (Index i = r.begin; i < r.end; ++i) {
+          const T* row = x.row(i).data();
+          for (Index d = 0; d < D; ++d) {
+            const double v = double(row[d]) - s[d];
+            sum[d] += v;
+            squares[d] += v * v;
+          }
+        }
+      });
 }
 
 template <class T>
 Vector<double> column_mean(const ConstMatrixRef<T>& x) {
-  return column_sums<T>(x, Vector<double>(), false) / double(std::max<Index>(1, x.rows()));
+  const ColumnMoments m = column_moments<T>(x);
+  return m.shift + m.sum / double(std::max<Index>(1, x.rows()));
 }
 
-// mean_d var(x_d): the mean over features of the (unweighted) column variances.
+// mean_d var(x_d): the mean over features of the (unweighted) column
+// variances, in one pass.
 template <class T>
 double mean_variance(const ConstMatrixRef<T>& x) {
   const Index N = x.rows(), D = x.cols();
   if (N == 0) return 0;
-  return column_sums<T>(x, column_mean<T>(x), true).sum() / double(N) / double(D);
+  const ColumnMoments m = column_moments<T>(x);
+  const Vector<double> mean = m.sum / double(N);
+  return ((m.squares / double(N) - mean.cwiseAbs2()).cwiseMax(0.0)).sum() / double(D);
 }
 
 // A bound on the relative rounding error of the squared distances of D
