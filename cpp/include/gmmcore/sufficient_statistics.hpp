@@ -173,6 +173,78 @@ Statistics<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<
   return out;
 }
 
+// Per-chunk scratch of labelled_stats.
+template <class T>
+struct LabelledWorkspace {
+  RowMatrix<T> x;                  // a block's labelled rows as padded rows, grouped by label
+  Vector<T> r;                     // their weights
+  RowMatrix<T> d, w;               // as StatsWorkspace's
+  std::vector<Index> start, next;  // (K + 1): where each label's rows begin in x; the next free row
+};
+
+// accumulate_stats for one-hot responsibilities r_ik = [labels_i = k] (label
+// -1: no component), lse = 0: within each block the rows are grouped by
+// label, in order, and each is scattered into its own component only,
+// instead of K scatters of mostly zero weights.
+template <class T>
+Statistics<T> labelled_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
+                             const RowMatrix<T>& shifts, CovarianceType type, bool x_is_finite, const int* labels) {
+  const bool diagonal = is_diagonal(type);
+  const Index K = shifts.rows(), D = shifts.cols(), ld = padded_length<T>(D);
+  const Index ldw = std::max(ld, scatter_rows(D)), rows_per_k = scatter_rows(D);
+  RowMatrix<T> centres = RowMatrix<T>::Zero(K, ld);
+  centres.leftCols(D) = shifts;
+  using Stats = PaddedStats<T>;
+  const Stats total = reduce_blocks_with<Stats, LabelledWorkspace<T>>(
+      x.rows(), 2 * D * (diagonal ? 1 : D), Stats::bytes(K, D, diagonal), [&] { return Stats(K, D, diagonal); },
+      [&](Stats& acc, LabelledWorkspace<T>& lw, RowRange r) {
+        const Index B = r.size();
+        const auto xb = x.middleRows(r.begin, B);
+        if (!x_is_finite) check_block_finite(xb, r.begin, "X");
+        if (lw.x.rows() < B || lw.x.cols() != ld) {
+          lw.x = RowMatrix<T>::Zero(std::max(B, kBlockRows), ld);
+          lw.r.resize(lw.x.rows());
+        }
+        if (!diagonal && lw.w.cols() != ldw) {
+          lw.d.resize(kScatterRows, ld);
+          lw.w = RowMatrix<T>::Zero(kScatterRows, ldw);
+        }
+        lw.start.assign(static_cast<size_t>(K + 1), 0);
+        for (Index i = r.begin; i < r.end; ++i)
+          if (labels[i] >= 0) ++lw.start[static_cast<size_t>(labels[i] + 1)];
+        for (Index k = 0; k < K; ++k) lw.start[static_cast<size_t>(k + 1)] += lw.start[static_cast<size_t>(k)];
+        lw.next.assign(lw.start.begin(), lw.start.end());
+        for (Index i = r.begin; i < r.end; ++i) {
+          if (labels[i] < 0) continue;
+          const Index j = lw.next[static_cast<size_t>(labels[i])]++;
+          lw.x.row(j).head(D) = xb.row(i - r.begin);
+          lw.r(j) = sample_weight.size() ? sample_weight(i) : T(1);
+        }
+        for (Index k = 0; k < K; ++k) {
+          const Index begin = lw.start[static_cast<size_t>(k)], end = lw.start[static_cast<size_t>(k + 1)];
+          if (begin == end) continue;
+          acc.n(k) += lw.r.segment(begin, end - begin).sum();
+          const T* centre = centres.row(k).data();
+          if (diagonal) {
+            scatter_diag<T>(padded_rows(lw.x.middleRows(begin, end - begin), D), centre, lw.r.data() + begin,
+                            acc.s.row(k).data(), acc.q.row(k).data());
+            continue;
+          }
+          for (Index i0 = begin; i0 < end; i0 += kScatterRows) {
+            const Index rows = std::min(kScatterRows, end - i0);
+            const auto d = padded_rows(lw.d.topRows(rows), D), w = padded_rows(lw.w.topRows(rows), D);
+            centred_weighted_rows<T>(padded_rows(lw.x.middleRows(i0, rows), D), centre, lw.r.data() + i0, d, w,
+                                     acc.s.row(k).data());
+            scatter_full<T>(w, d, padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D));
+          }
+        }
+      });
+  Statistics<T> out = total.unpadded(type, shifts);
+  out.total_weight = total_weight<T>(sample_weight, x.rows());
+  out.n_samples = x.rows();
+  return out;
+}
+
 // Statistics of an E-step under f (of covariance type `type`): r = softmax(y),
 // lse = log p(x), around the means of f. With sum_r_log_r, also
 // *sum_r_log_r = sum_i s_i sum_k r_ik log r_ik (the variational E-step's
@@ -208,16 +280,12 @@ template <class T>
 Statistics<T> fixed_responsibility_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                                          const RowMatrix<T>& shifts, CovarianceType type, bool x_is_finite,
                                          const int* labels, std::uint64_t random_seed, Index row_offset) {
+  if (labels) return labelled_stats<T>(x, sample_weight, shifts, type, x_is_finite, labels);
   const Index K = shifts.rows();
   return accumulate_stats<T>(x, sample_weight, shifts, type, x_is_finite, [&](RowRange r, const auto&, auto& ws) {
     ws.lse.setZero();
-    ws.y.setZero();
     for (Index i = r.begin; i < r.end; ++i) {
       auto row = ws.y.row(i - r.begin);
-      if (labels) {
-        if (labels[i] >= 0) row(labels[i]) = T(1);
-        continue;
-      }
       for (Index k = 0; k < K; ++k) row(k) = T(uniform_at(random_seed, std::uint64_t((row_offset + i) * K + k)));
       row /= row.sum();
     }
