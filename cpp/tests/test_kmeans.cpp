@@ -1,9 +1,10 @@
 // k-means (kmeans.hpp): the shortcuts change no result. k-means++ seeding
-// that skips rows by the triangle inequality gives bitwise the potentials,
+// that skips rows by the triangle inequality gives bitwise the gains,
 // distances and rows of reading every row; Lloyd's iterations, which add only
 // the rows that moved to the cluster sums, match sums taken afresh; both are
 // bitwise independent of the thread count.
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ std::vector<Data<T>> seeding_data(Index D) {
 }
 
 // Greedy k-means++ run twice in lockstep, skipping rows and reading every
-// row: every sampler total, potential and chosen row must be identical.
+// row: every sampler total, gain and chosen row must be identical.
 // Returns the rows each read.
 template <class T>
 std::pair<Index, Index> check_seeding_in_lockstep(const RowMatrix<T>& x, const Vector<double>& sw, Index K,
@@ -67,13 +68,13 @@ std::pair<Index, Index> check_seeding_in_lockstep(const RowMatrix<T>& x, const V
       t = full.sample(u);
       CHECK_MSG(pruned.sample(u) == t, what + ": sampled rows differ");
     }
-    const std::vector<double> p = pruned.potentials(trials), f = full.potentials(trials);
-    CHECK_MSG(p == f, what + ": potentials differ at centre " + std::to_string(k));
+    const std::vector<double> p = pruned.gains(trials), f = full.gains(trials);
+    CHECK_MSG(p == f, what + ": gains differ at centre " + std::to_string(k));
     read.first += pruned.rows_read();
     read.second += full.rows_read();
     size_t best = 0;
     for (size_t t = 1; t < f.size(); ++t)
-      if (f[t] < f[best]) best = t;
+      if (f[t] > f[best]) best = t;
     pruned.add_candidate(static_cast<Index>(best), trials[best]);
     full.add_candidate(static_cast<Index>(best), trials[best]);
   }
@@ -104,6 +105,61 @@ GMMCORE_TEST(kmeans, seeding_skips_rows_without_changing_a_result_float64) {
 GMMCORE_TEST(kmeans, seeding_skips_rows_without_changing_a_result_float32) {
   seeding_skips_rows_without_changing_a_result<float>();
 }
+
+// Each candidate's gain is the fall in the potential sum_i s_i min_c |x_i - c|^2
+// (over the chosen centres) that adding it brings, computed here from the
+// definition in long double, with weights (some zero) and centres chosen by
+// the largest gain.
+template <class T>
+void gains_are_the_fall_in_potential() {
+  const RowMatrix<T> x = make_data<T>(make_centres(6, 5, 4.0, 0.0, 21), 900, 22);
+  Vector<double> sw = make_weights<double>(x.rows(), 23);
+  for (Index i = 0; i < x.rows(); i += 7) sw(i) = 0;
+  const gmmcore::ConstMatrixRef<T> xr(x);
+  const Index K = 6, n_trials = 4;
+  PlusPlusSeeding<T> seeding(xr, sw, K, n_trials);
+  std::vector<Index> chosen{3};
+  seeding.add(chosen[0]);
+  const auto potential = [&](const std::vector<Index>& centres) {
+    long double sum = 0;
+    for (Index i = 0; i < x.rows(); ++i) {
+      long double nearest = std::numeric_limits<long double>::infinity();
+      for (const Index c : centres) {
+        long double d2 = 0;
+        for (Index d = 0; d < x.cols(); ++d) {
+          const long double diff = (long double)x(i, d) - (long double)x(c, d);
+          d2 += diff * diff;
+        }
+        nearest = std::min(nearest, d2);
+      }
+      sum += (long double)sw(i) * nearest;
+    }
+    return sum;
+  };
+  const double tol = sizeof(T) == 4 ? 1e-5 : 1e-10;  // distances rounded in T
+  gmmcore::Rng rng(24);
+  for (Index k = 1; k < K; ++k) {
+    std::vector<Index> trials(static_cast<size_t>(n_trials));
+    for (Index& t : trials) t = seeding.sample(rng.uniform());
+    const std::vector<double> gains = seeding.gains(trials);
+    const long double before = potential(chosen);
+    CHECK_CLOSE(seeding.total(), double(before), tol, 0.0);
+    size_t best = 0;
+    for (size_t t = 0; t < trials.size(); ++t) {
+      std::vector<Index> with = chosen;
+      with.push_back(trials[t]);
+      const double fall = double(before - potential(with));
+      CHECK_CLOSE(gains[t], fall, tol, tol * double(before));
+      if (gains[t] > gains[best]) best = t;
+    }
+    CHECK(gains[best] > 0);
+    chosen.push_back(trials[best]);
+    seeding.add_candidate(static_cast<Index>(best), trials[best]);
+  }
+}
+
+GMMCORE_TEST(kmeans, gains_are_the_fall_in_potential_float64) { gains_are_the_fall_in_potential<double>(); }
+GMMCORE_TEST(kmeans, gains_are_the_fall_in_potential_float32) { gains_are_the_fall_in_potential<float>(); }
 
 // Distances that overflow to infinity are never skipped on the strength of
 // an infinite bound: the lockstep holds for rows 1e300 apart.

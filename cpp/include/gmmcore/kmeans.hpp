@@ -4,6 +4,7 @@
 // and for any thread count.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <sstream>
 #include <utility>
@@ -192,7 +193,7 @@ double distance_relative_error(Index D) {
 // bring x_i closer only if |c_t - c_{owner_i}| < 2 sqrt(closest_i) (triangle
 // inequality), so a row for which that fails for every candidate is not read:
 // its distances to them would not be below closest_i. The test carries a
-// margin above the rounding of the computed distances, so the potentials and
+// margin above the rounding of the computed distances, so the gains and
 // distances are exactly those of computing every distance; as the seeding
 // goes on, fewer rows are read. Deterministic for any thread count.
 template <class T>
@@ -207,7 +208,7 @@ class PlusPlusSeeding {
         owner_(static_cast<size_t>(x.rows()), 0),
         centres_(n_clusters, x.cols()),
         trial_dist_(n_trials, n_clusters > 1 ? x.rows() : 0),
-        read_(static_cast<size_t>(x.rows()), 0) {
+        closer_(static_cast<size_t>(x.rows()), 0) {
     const double e = distance_relative_error<T>(x.cols()), r = (1 + e) / (1 - e);
     reach_ = prune ? r * (1 + std::sqrt(r)) * (1 + std::sqrt(r)) : std::numeric_limits<double>::infinity();
   }
@@ -228,11 +229,15 @@ class PlusPlusSeeding {
     sampler_.rebuild(x_.rows(), [&](Index i) { return sw_(i) * closest_(i); });
   }
 
-  // The potential sum_i s_i min(closest_i, |x_i - c_t|^2) of adding each
-  // candidate row c_t as a centre, all candidates in one pass; the distances
-  // it computes are kept for add_candidate.
-  std::vector<double> potentials(const std::vector<Index>& candidates) {
+  // The gain sum_i s_i (closest_i - |x_i - c_t|^2), over the rows x_i that
+  // c_t brings closer (s_i > 0), of adding each candidate row c_t as a centre:
+  // the potential sum_i s_i min(closest_i, |x_i - c_t|^2) falls by that much,
+  // so the best candidate has the largest gain. All candidates in one pass;
+  // the distances of the rows each brings closer are kept for add_candidate.
+  // (Infinite when c_t brings closer a row whose distance overflowed.)
+  std::vector<double> gains(const std::vector<Index>& candidates) {
     const Index n = static_cast<Index>(candidates.size()), D = x_.cols();
+    if (n > kMaxTrials) throw std::invalid_argument("k-means++: too many candidates per step");
     trial_.resize(n, D);
     for (Index t = 0; t < n; ++t) trial_.row(t) = x_.row(candidates[static_cast<size_t>(t)]);
     // Row i is read when min_t |c_t - c_{owner_i}|^2 < reach_ closest_i.
@@ -241,10 +246,10 @@ class PlusPlusSeeding {
       for (Index t = 0; t < n; ++t)
         gap(j) = std::min(
             gap(j), (centres_.row(j).template cast<double>() - trial_.row(t).template cast<double>()).squaredNorm());
-    struct Potentials {
+    struct Gains {
       std::vector<double> v;
       Index read = 0;
-      Potentials& operator+=(const Potentials& o) {
+      Gains& operator+=(const Gains& o) {
         for (size_t t = 0; t < v.size(); ++t) v[t] += o.v[t];
         read += o.read;
         return *this;
@@ -253,33 +258,35 @@ class PlusPlusSeeding {
     struct Scratch {
       DistanceWorkspace<T> ws;
       std::vector<Index> rows;
-      Vector<double> v;  // min(closest_i, |x_i - c_t|^2) over the block
     };
-    Potentials sums = reduce_blocks_with<Potentials, Scratch>(
+    Gains sums = reduce_blocks_with<Gains, Scratch>(
         x_.rows(), n * D, Index(sizeof(double)) * n,
-        [&] { return Potentials{std::vector<double>(static_cast<size_t>(n), 0.0)}; },
-        [&](Potentials& acc, Scratch& s, RowRange r) {
-          // Only the rows read are gathered (a row is D values: skipping it
-          // saves its memory traffic, the cost of this pass).
+        [&] { return Gains{std::vector<double>(static_cast<size_t>(n), 0.0)}; },
+        [&](Gains& acc, Scratch& s, RowRange r) {
+          // Only the rows read are gathered: a row is D values, and the
+          // memory traffic is the cost of this pass.
           s.rows.clear();
           for (Index i = r.begin; i < r.end; ++i) {
+            closer_[static_cast<size_t>(i)] = 0;
             const double bound = reach_ * closest_(i);
-            const bool read =
-                !(bound < std::numeric_limits<double>::infinity()) || gap(owner_[static_cast<size_t>(i)]) < bound;
-            read_[static_cast<size_t>(i)] = read;
-            if (read) s.rows.push_back(i);
+            if (!(bound < std::numeric_limits<double>::infinity()) || gap(owner_[static_cast<size_t>(i)]) < bound)
+              s.rows.push_back(i);
           }
           const Index m = static_cast<Index>(s.rows.size());
-          if (m) gathered_distances<T>(x_, s.rows.data(), m, trial_, s.ws);
-          for (Index t = 0; t < n; ++t) {
-            s.v = closest_.segment(r.begin, r.size());
-            for (Index j = 0; j < m; ++j) {
-              const Index i = s.rows[static_cast<size_t>(j)];
+          if (!m) return;
+          gathered_distances<T>(x_, s.rows.data(), m, trial_, s.ws);
+          for (Index j = 0; j < m; ++j) {
+            const Index i = s.rows[static_cast<size_t>(j)];
+            const double c = closest_(i), w = sw_(i);
+            std::uint32_t mask = 0;
+            for (Index t = 0; t < n; ++t) {
               const double d2 = double(s.ws.y(j, t));
+              if (!(d2 < c)) continue;
               trial_dist_(t, i) = d2;
-              s.v(i - r.begin) = std::min(s.v(i - r.begin), d2);
+              mask |= std::uint32_t(1) << t;
+              if (w > 0) acc.v[static_cast<size_t>(t)] += w * (c - d2);
             }
-            acc.v[static_cast<size_t>(t)] += sw_.segment(r.begin, r.size()).dot(s.v);
+            closer_[static_cast<size_t>(i)] = mask;
           }
           acc.read += m;
         });
@@ -287,19 +294,23 @@ class PlusPlusSeeding {
     return sums.v;
   }
 
-  // How many rows the last potentials() read.
+  // How many rows the last gains() read.
   Index rows_read() const { return rows_read_; }
 
-  // Adds candidate t of the last potentials() as a centre.
+  // Adds candidate t of the last gains() as a centre.
   void add_candidate(Index t, Index row) {
     const int k = static_cast<int>(chosen_);
     centres_.row(chosen_++) = x_.row(row);
-    // One pass: the rows read take the new distances, the sampler the new p.
+    // One pass: the rows it brings closer take the new distances, the
+    // sampler the new p.
     sampler_.rebuild(x_.rows(), [&](Index i) {
-      if (read_[static_cast<size_t>(i)]) take(i, trial_dist_(t, i), k);
+      if (closer_[static_cast<size_t>(i)] >> t & 1) take(i, trial_dist_(t, i), k);
       return sw_(i) * closest_(i);
     });
   }
+
+  // The most candidates gains() takes (one bit each in closer_).
+  static constexpr Index kMaxTrials = 32;
 
  private:
   void take(Index i, double d2, int k) {
@@ -315,8 +326,8 @@ class PlusPlusSeeding {
   std::vector<int> owner_;
   RowMatrix<T> centres_, trial_;
   Index chosen_ = 0;
-  RowMatrix<double> trial_dist_;  // (n_trials, N): each candidate's distances, of the rows read
-  std::vector<char> read_;
+  RowMatrix<double> trial_dist_;      // (n_trials, N): each candidate's distances, of the rows it brings closer
+  std::vector<std::uint32_t> closer_;  // bit t: candidate t brings the row closer
   IndexSampler sampler_;
   double reach_;  // the margin-carrying 4 of the triangle test
   Index rows_read_ = 0;
@@ -359,11 +370,11 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
     }
     std::vector<Index> trials(static_cast<size_t>(n_trials));
     for (Index& candidate : trials) candidate = seeding.sample(rng.uniform());
-    const std::vector<double> potentials = seeding.potentials(trials);
-    // The first of the lowest potentials (the first trial also when distances overflow to inf).
+    const std::vector<double> gains = seeding.gains(trials);
+    // The first of the largest gains (of the lowest potentials).
     size_t best = 0;
     for (size_t t = 1; t < trials.size(); ++t)
-      if (potentials[t] < potentials[best]) best = t;
+      if (gains[t] > gains[best]) best = t;
     centres.push_back(trials[best]);
     seeding.add_candidate(static_cast<Index>(best), trials[best]);
   }
