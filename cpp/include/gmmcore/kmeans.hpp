@@ -265,28 +265,37 @@ class PlusPlusSeeding {
         [&](Gains& acc, Scratch& s, RowRange r) {
           // Only the rows read are gathered: a row is D values, and the
           // memory traffic is the cost of this pass.
-          s.rows.clear();
+          // Local pointers: the loop's stores must not make it reload them.
+          const double* closest = closest_.data();
+          const int* owner = owner_.data();
+          const double* gaps = gap.data();
+          std::uint32_t* closer = closer_.data();
+          const double reach = reach_;
+          s.rows.resize(static_cast<size_t>(r.size()));
+          Index m = 0;
           for (Index i = r.begin; i < r.end; ++i) {
-            closer_[static_cast<size_t>(i)] = 0;
-            const double bound = reach_ * closest_(i);
-            if (!(bound < std::numeric_limits<double>::infinity()) || gap(owner_[static_cast<size_t>(i)]) < bound)
-              s.rows.push_back(i);
+            closer[i] = 0;
+            const double bound = reach * closest[i];
+            s.rows[static_cast<size_t>(m)] = i;
+            m += !(bound < std::numeric_limits<double>::infinity()) || gaps[owner[i]] < bound;
           }
-          const Index m = static_cast<Index>(s.rows.size());
           if (!m) return;
           gathered_distances<T>(x_, s.rows.data(), m, trial_, s.ws);
+          const T* y = s.ws.y.data();
+          const Index ldy = s.ws.y.rows(), ldd = trial_dist_.cols();
+          double* dist = trial_dist_.data();
           for (Index j = 0; j < m; ++j) {
             const Index i = s.rows[static_cast<size_t>(j)];
-            const double c = closest_(i), w = sw_(i);
+            const double c = closest[i], w = sw_(i);
             std::uint32_t mask = 0;
             for (Index t = 0; t < n; ++t) {
-              const double d2 = double(s.ws.y(j, t));
+              const double d2 = double(y[t * ldy + j]);
               if (!(d2 < c)) continue;
-              trial_dist_(t, i) = d2;
+              dist[t * ldd + i] = d2;
               mask |= std::uint32_t(1) << t;
               if (w > 0) acc.v[static_cast<size_t>(t)] += w * (c - d2);
             }
-            closer_[static_cast<size_t>(i)] = mask;
+            closer[i] = mask;
           }
           acc.read += m;
         });
@@ -412,9 +421,9 @@ namespace detail {
 // |x_i - c_k|^2 (ties to the lowest k) and, when asked, d2_i = that minimum.
 // Up to kGemmFeatures features the distances are block_distances'. Beyond,
 // where a transposed block no longer stays in L1 through K passes, they are
-// ranked by one GEMM per block in double, |x - m|^2 - 2 (x - m).(c - m) +
-// |c - m|^2 about the centres' mean m, and a row whose two nearest are closer
-// than that form's rounding (and that of the exact distances in T) is ranked
+// ranked by one GEMM per block in T, |x - m|^2 - 2 (x - m).(c - m) + |c -
+// m|^2 about the centres' mean m (rounded to T), and a row whose two nearest
+// are closer than that form's rounding in T (distance_relative_error) is ranked
 // again by the exact distances; d2 is always exact. Either way the labels are
 // those of the exact distances, whatever the blocking.
 template <class T>
@@ -424,9 +433,9 @@ class NearestCentres {
 
   explicit NearestCentres(const RowMatrix<T>& c)
       : c_(c),
-        m_(c.template cast<double>().colwise().mean()),
-        cc_(c.template cast<double>().rowwise() - m_),
-        cn_(cc_.rowwise().squaredNorm()),
+        m_(c.template cast<double>().colwise().mean().template cast<T>()),
+        cc_(c.rowwise() - m_),
+        cn_(cc_.rowwise().squaredNorm().template cast<double>()),
         cn_max_(cn_.maxCoeff()),
         rel_(distance_relative_error<T>(c.cols())) {}
 
@@ -483,11 +492,11 @@ class NearestCentres {
       }
       return;
     }
-    RowMatrix<double> xc(B, c_.cols());
+    RowMatrix<T> xc(B, c_.cols());
     for (Index i = 0; i < B; ++i)
-      xc.row(i) = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(row(i), c_.cols()).template cast<double>() - m_;
-    const Vector<double> xn = xc.rowwise().squaredNorm();
-    const RowMatrix<double> g = xc * cc_.transpose();
+      xc.row(i) = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(row(i), c_.cols()) - m_;
+    const Vector<double> xn = xc.rowwise().squaredNorm().template cast<double>();
+    const RowMatrix<T> g = xc * cc_.transpose();
     for (Index i = 0; i < B; ++i) {
       Index best = 0;
       double first_d = std::numeric_limits<double>::infinity(), second = first_d;
@@ -545,8 +554,8 @@ class NearestCentres {
   }
 
   const RowMatrix<T>& c_;
-  Eigen::RowVectorXd m_;
-  RowMatrix<double> cc_;
+  Eigen::Matrix<T, 1, Eigen::Dynamic> m_;
+  RowMatrix<T> cc_;
   Vector<double> cn_;
   double cn_max_, rel_;
 };
@@ -709,11 +718,24 @@ KMeansResult<T> kmeans_lloyd_unchecked(const ConstMatrixRef<T>& x, const ConstVe
             }
             return;
           }
-          for (Index i = r.begin; i < r.end; ++i) {
-            const int a = result.labels[static_cast<size_t>(i)];
-            upper(i) += moved_by(a) * up;
-            lower(i) -= (a == fastest ? others : moved_by(fastest)) * up;
-            if (!(upper(i) < std::max(lower(i), half_gap(a)))) s.rows.push_back(i);
+          {
+            // Local pointers: the loop's stores must not make it reload them.
+            const int* labels = result.labels.data();
+            double* u = upper.data();
+            double* l = lower.data();
+            const double* shift = moved_by.data();
+            const double* gaps = half_gap.data();
+            const double shift_others = others * up, shift_fastest = moved_by(fastest) * up;
+            s.rows.resize(static_cast<size_t>(r.size()));
+            Index n = 0;
+            for (Index i = r.begin; i < r.end; ++i) {
+              const int a = labels[i];
+              u[i] += shift[a] * up;
+              l[i] -= a == fastest ? shift_others : shift_fastest;
+              s.rows[static_cast<size_t>(n)] = i;
+              n += !(u[i] < std::max(l[i], gaps[a]));
+            }
+            s.rows.resize(static_cast<size_t>(n));
           }
           const Index n = static_cast<Index>(s.rows.size());
           if (!n) return;
