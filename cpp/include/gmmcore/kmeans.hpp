@@ -263,9 +263,9 @@ class PlusPlusSeeding {
         x_.rows(), n * D, Index(sizeof(double)) * n,
         [&] { return Gains{std::vector<double>(static_cast<size_t>(n), 0.0)}; },
         [&](Gains& acc, Scratch& s, RowRange r) {
-          // Only the rows read are gathered: a row is D values, and the
-          // memory traffic is the cost of this pass.
-          // Local pointers: the loop's stores must not make it reload them.
+          // Only the rows read are gathered (a row is D values: the memory
+          // traffic is the cost of this pass). Local pointers, so that the
+          // loop's stores do not make it reload them.
           const double* closest = closest_.data();
           const int* owner = owner_.data();
           const double* gaps = gap.data();
