@@ -86,6 +86,77 @@ double total_weight(const ConstVectorRef<T>& sample_weight, Index n_samples) {
   return total;
 }
 
+// Scatters weighted padded rows into one component's sums, around the shifts
+// padded as the kernels want them; shared by accumulate_stats (rows of a
+// block, r_ik) and labelled_stats (rows of one label, s_i).
+template <class T>
+class ComponentScatter {
+ public:
+  ComponentScatter(const RowMatrix<T>& shifts, CovarianceType type)
+      : diagonal_(is_diagonal(type)),
+        D_(shifts.cols()),
+        ld_(padded_length<T>(D_)),
+        centres_(RowMatrix<T>::Zero(shifts.rows(), ld_)) {
+    centres_.leftCols(D_) = shifts;
+  }
+  Index ld() const { return ld_; }
+
+  // acc's sums for component k += the rows x (padded, ld) weighted by r;
+  // d and w are the caller's scratch, sized here once.
+  void operator()(PaddedStats<T>& acc, Index k, const RowMatrix<T>& x, Index begin, Index end, const T* r,
+                  RowMatrix<T>& d, RowMatrix<T>& w) const {
+    acc.n(k) += Eigen::Map<const Vector<T>>(r, end - begin).sum();
+    const T* centre = centres_.row(k).data();
+    if (diagonal_) {
+      scatter_diag<T>(padded_rows(x.middleRows(begin, end - begin), D_), centre, r, acc.s.row(k).data(),
+                      acc.q.row(k).data());
+      return;
+    }
+    const Index rows_per_k = scatter_rows(D_), ldw = std::max(ld_, rows_per_k);
+    if (w.cols() != ldw) {
+      d.resize(kScatterRows, ld_);
+      w = RowMatrix<T>::Zero(kScatterRows, ldw);
+    }
+    for (Index i0 = begin; i0 < end; i0 += kScatterRows) {
+      const Index rows = std::min(kScatterRows, end - i0);
+      const auto dr = padded_rows(d.topRows(rows), D_), wr = padded_rows(w.topRows(rows), D_);
+      centred_weighted_rows<T>(padded_rows(x.middleRows(i0, rows), D_), centre, r + (i0 - begin), dr, wr,
+                               acc.s.row(k).data());
+      scatter_full<T>(wr, dr, padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D_));
+    }
+  }
+
+  // The transposed kernels of few features (D <= kFewFeatures) on a block.
+  void transposed(PaddedStats<T>& acc, Index k, TransposedBlock<const T> xt, const T* r) const {
+    acc.n(k) += Eigen::Map<const Vector<T>>(r, xt.samples).sum();
+    const Index rows_per_k = scatter_rows(D_);
+    T* s = acc.s.row(k).data();
+    const PaddedRows<T> sq =
+        diagonal_ ? padded_rows(acc.q.row(k), D_) : padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D_);
+    with_constant<int(kFewFeatures)>(D_, [&](auto d) {
+      if (diagonal_)
+        scatter_transposed<T, decltype(d)::value, false>(xt, centres_.row(k).data(), r, s, sq);
+      else
+        scatter_transposed<T, decltype(d)::value, true>(xt, centres_.row(k).data(), r, s, sq);
+    });
+  }
+
+ private:
+  bool diagonal_;
+  Index D_, ld_;
+  RowMatrix<T> centres_;  // (K, ld): the shifts, zero past D
+};
+
+// The Statistics of a pass's summed chunks over all of X.
+template <class T>
+Statistics<T> finished_stats(const PaddedStats<T>& total, CovarianceType type, const RowMatrix<T>& shifts,
+                             const ConstVectorRef<T>& sample_weight, Index n_samples) {
+  Statistics<T> out = total.unpadded(type, shifts);
+  out.total_weight = total_weight<T>(sample_weight, n_samples);
+  out.n_samples = n_samples;
+  return out;
+}
+
 // One pass over X (N, D). `responsibilities(range, x_b, ws)` fills ws.y (B, K)
 // with r for the rows of the block and ws.lse with log p(x_i) (or zeros); it
 // finds the block transposed in ws.xt. sample_weight is empty or (N). Each
@@ -97,11 +168,9 @@ Statistics<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<
                                const RowMatrix<T>& shifts, CovarianceType type, bool x_is_finite,
                                Responsibilities&& responsibilities, double* sum_r_log_r = nullptr) {
   const bool diagonal = is_diagonal(type);
-  const Index K = shifts.rows(), D = shifts.cols(), ld = padded_length<T>(D);
-  const Index ldw = std::max(ld, scatter_rows(D)), rows_per_k = scatter_rows(D);
+  const Index K = shifts.rows(), D = shifts.cols();
   const bool weighted = sample_weight.size() > 0;
-  RowMatrix<T> centres = RowMatrix<T>::Zero(K, ld);
-  centres.leftCols(D) = shifts;
+  const ComponentScatter<T> scatter(shifts, type);
   using Stats = PaddedStats<T>;
   const Stats total = reduce_blocks_with<Stats, StatsWorkspace<T>>(
       x.rows(), 2 * K * D * (diagonal ? 1 : D), Stats::bytes(K, D, diagonal), [&] { return Stats(K, D, diagonal); },
@@ -127,50 +196,15 @@ Statistics<T> accumulate_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<
           if (sum_r_log_r) acc.r_log_r += ws.r_log_r.template cast<double>().sum();
         }
         if (D <= kFewFeatures) {
-          for (Index k = 0; k < K; ++k) {
-            const auto resp = ws.y.col(k);
-            acc.n(k) += resp.sum();
-            T* s = acc.s.row(k).data();
-            const PaddedRows<T> sq =
-                diagonal ? padded_rows(acc.q.row(k), D) : padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D);
-            const auto xt = transposed_block(ws.xt, B);
-            with_constant<int(kFewFeatures)>(D, [&](auto d) {
-              if (diagonal)
-                scatter_transposed<T, decltype(d)::value, false>(xt, centres.row(k).data(), resp.data(), s, sq);
-              else
-                scatter_transposed<T, decltype(d)::value, true>(xt, centres.row(k).data(), resp.data(), s, sq);
-            });
-          }
+          for (Index k = 0; k < K; ++k) scatter.transposed(acc, k, transposed_block(ws.xt, B), ws.y.col(k).data());
           return;
         }
-        if (sw.x.rows() != B || sw.x.cols() != ld) sw.x = RowMatrix<T>::Zero(B, ld);
+        if (sw.x.rows() != B || sw.x.cols() != scatter.ld()) sw.x = RowMatrix<T>::Zero(B, scatter.ld());
         sw.x.leftCols(D) = xb;
-        if (!diagonal && sw.w.cols() != ldw) {
-          sw.d.resize(kScatterRows, ld);
-          sw.w = RowMatrix<T>::Zero(kScatterRows, ldw);
-        }
-        for (Index k = 0; k < K; ++k) {
-          const auto resp = ws.y.col(k);
-          acc.n(k) += resp.sum();
-          const auto centre = centres.row(k);
-          if (diagonal) {
-            scatter_diag<T>(padded_rows(sw.x, D), centre.data(), resp.data(), acc.s.row(k).data(), acc.q.row(k).data());
-            continue;
-          }
-          for (Index i0 = 0; i0 < B; i0 += kScatterRows) {
-            const Index rows = std::min(kScatterRows, B - i0);
-            const auto d = padded_rows(sw.d.topRows(rows), D), w = padded_rows(sw.w.topRows(rows), D);
-            centred_weighted_rows<T>(padded_rows(sw.x.middleRows(i0, rows), D), centre.data(), resp.data() + i0, d, w,
-                                     acc.s.row(k).data());
-            scatter_full<T>(w, d, padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D));
-          }
-        }
+        for (Index k = 0; k < K; ++k) scatter(acc, k, sw.x, 0, B, ws.y.col(k).data(), sw.d, sw.w);
       });
-  Statistics<T> out = total.unpadded(type, shifts);
   if (sum_r_log_r) *sum_r_log_r = total.r_log_r;
-  out.total_weight = total_weight<T>(sample_weight, x.rows());
-  out.n_samples = x.rows();
-  return out;
+  return finished_stats<T>(total, type, shifts, sample_weight, x.rows());
 }
 
 // Per-chunk scratch of labelled_stats.
@@ -190,10 +224,8 @@ template <class T>
 Statistics<T> labelled_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight,
                              const RowMatrix<T>& shifts, CovarianceType type, bool x_is_finite, const int* labels) {
   const bool diagonal = is_diagonal(type);
-  const Index K = shifts.rows(), D = shifts.cols(), ld = padded_length<T>(D);
-  const Index ldw = std::max(ld, scatter_rows(D)), rows_per_k = scatter_rows(D);
-  RowMatrix<T> centres = RowMatrix<T>::Zero(K, ld);
-  centres.leftCols(D) = shifts;
+  const Index K = shifts.rows(), D = shifts.cols();
+  const ComponentScatter<T> scatter(shifts, type);
   using Stats = PaddedStats<T>;
   const Stats total = reduce_blocks_with<Stats, LabelledWorkspace<T>>(
       x.rows(), 2 * D * (diagonal ? 1 : D), Stats::bytes(K, D, diagonal), [&] { return Stats(K, D, diagonal); },
@@ -201,13 +233,9 @@ Statistics<T> labelled_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>
         const Index B = r.size();
         const auto xb = x.middleRows(r.begin, B);
         if (!x_is_finite) check_block_finite(xb, r.begin, "X");
-        if (lw.x.rows() < B || lw.x.cols() != ld) {
-          lw.x = RowMatrix<T>::Zero(std::max(B, kBlockRows), ld);
+        if (lw.x.rows() < B || lw.x.cols() != scatter.ld()) {
+          lw.x = RowMatrix<T>::Zero(std::max(B, kBlockRows), scatter.ld());
           lw.r.resize(lw.x.rows());
-        }
-        if (!diagonal && lw.w.cols() != ldw) {
-          lw.d.resize(kScatterRows, ld);
-          lw.w = RowMatrix<T>::Zero(kScatterRows, ldw);
         }
         lw.start.assign(static_cast<size_t>(K + 1), 0);
         for (Index i = r.begin; i < r.end; ++i)
@@ -222,27 +250,10 @@ Statistics<T> labelled_stats(const ConstMatrixRef<T>& x, const ConstVectorRef<T>
         }
         for (Index k = 0; k < K; ++k) {
           const Index begin = lw.start[static_cast<size_t>(k)], end = lw.start[static_cast<size_t>(k + 1)];
-          if (begin == end) continue;
-          acc.n(k) += lw.r.segment(begin, end - begin).sum();
-          const T* centre = centres.row(k).data();
-          if (diagonal) {
-            scatter_diag<T>(padded_rows(lw.x.middleRows(begin, end - begin), D), centre, lw.r.data() + begin,
-                            acc.s.row(k).data(), acc.q.row(k).data());
-            continue;
-          }
-          for (Index i0 = begin; i0 < end; i0 += kScatterRows) {
-            const Index rows = std::min(kScatterRows, end - i0);
-            const auto d = padded_rows(lw.d.topRows(rows), D), w = padded_rows(lw.w.topRows(rows), D);
-            centred_weighted_rows<T>(padded_rows(lw.x.middleRows(i0, rows), D), centre, lw.r.data() + i0, d, w,
-                                     acc.s.row(k).data());
-            scatter_full<T>(w, d, padded_rows(acc.ss.middleRows(k * rows_per_k, rows_per_k), D));
-          }
+          if (begin < end) scatter(acc, k, lw.x, begin, end, lw.r.data() + begin, lw.d, lw.w);
         }
       });
-  Statistics<T> out = total.unpadded(type, shifts);
-  out.total_weight = total_weight<T>(sample_weight, x.rows());
-  out.n_samples = x.rows();
-  return out;
+  return finished_stats<T>(total, type, shifts, sample_weight, x.rows());
 }
 
 // Statistics of an E-step under f (of covariance type `type`): r = softmax(y),
