@@ -20,6 +20,19 @@ inline constexpr int kRegisters = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
 
 inline constexpr Index round_up(Index n, Index multiple) { return (n + multiple - 1) / multiple * multiple; }
 
+// Asks for the cache lines of n values at p ahead of their use, where the
+// hardware cannot predict the reads (rows gathered by index).
+template <class T>
+inline void prefetch(const T* p, Index n) {
+#if defined(__GNUC__) || defined(__clang__)
+  const char* bytes = reinterpret_cast<const char*>(p);
+  for (Index b = 0; b < n * Index(sizeof(T)); b += 64) __builtin_prefetch(bytes + b);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 // The layouts built on packets (padded rows, transposed blocks) and their
 // rules are written in micro_kernels.hpp.
 
