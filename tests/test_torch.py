@@ -311,6 +311,18 @@ def test_module_from_and_to_gaussian_mixture(fitted):
     np.testing.assert_allclose(back.means_, gm.means_, atol=1e-4)
 
 
+def test_module_to_gaussian_mixture_with_factors_that_pivot():
+    """Cholesky factors with off-diagonal entries above their diagonal: the estimator's factors stay triangular."""
+    X = np.random.default_rng(4).normal(size=(300, 3))
+    module = gtorch.GaussianMixtureModule(2, 3)
+    with torch.no_grad():
+        module.cholesky_factors.copy_(torch.tensor([[[0.1, 0, 0], [2.0, 0.2, 0], [-3.0, 1.5, 0.1]]] * 2))
+    back = module.to_gaussian_mixture()
+    assert np.array_equal(back.precisions_cholesky_, np.triu(back.precisions_cholesky_))
+    with torch.no_grad():
+        np.testing.assert_allclose(back.score_samples(X), module.log_prob(torch.from_numpy(X)).numpy(), rtol=1e-10)
+
+
 @pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])
 def test_module_from_other_covariance_types_and_float32(fitted, covariance_type):
     _, X = fitted

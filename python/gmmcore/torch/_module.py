@@ -162,8 +162,9 @@ class GaussianMixtureModule(torch.nn.Module):
         dtype = np.float32 if self.means.dtype == torch.float32 else np.float64
         with torch.no_grad():
             weights, means, factors = (t.double().numpy() for t in (self.weights(), self.means, self.cholesky()))
-        # scikit-learn's precisions_cholesky_ U satisfies U U^T = Sigma^{-1}: U = L^{-T}.
-        upper = np.swapaxes(np.linalg.inv(factors), 1, 2)
+        # scikit-learn's precisions_cholesky_ U satisfies U U^T = Sigma^{-1}: U = L^{-T}. inv pivots, which
+        # leaves round-off above the diagonal of L^{-1}; its structural zeros are restored.
+        upper = np.swapaxes(np.tril(np.linalg.inv(factors)), 1, 2)
         model = GaussianMixture(self.n_components, covariance_type="full", **params)
         model.weights_ = (weights / weights.sum()).astype(dtype)
         model.means_ = means.astype(dtype)
