@@ -1,7 +1,8 @@
 """gmmcore.BayesianGaussianMixture against its oracle, sklearn.mixture.BayesianGaussianMixture.
 
-scikit-learn's initialisation draws from its own random generator, so both
-estimators start from the same point this way: scikit-learn fits with
+From an integer random_state both estimators start from scikit-learn's
+k-means (the same seeds), compared in test_fit_from_a_random_state_matches_sklearn.
+The other tests pin the start independently of the seeding: scikit-learn fits with
 ``max_iter=0`` (its k-means start and the initial variational M-step), its
 posterior is copied into ours, and both continue with ``warm_start=True``.
 From there every iteration's lower bound, the iteration count, the
@@ -93,6 +94,21 @@ def test_iterations_match_sklearn(covariance_type, weight_prior, priors):
         assert_allclose(getattr(ours, method)(X), getattr(theirs, method)(X), rtol=1e-10, atol=1e-13, err_msg=method)
     assert_allclose(ours.score(X), theirs.score(X), rtol=1e-12)
     assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fit_from_a_random_state_matches_sklearn(covariance_type):
+    """An integer random_state gives scikit-learn's k-means start, hence its whole fit, restarts included."""
+    X = blobs(n_per=200, n_features=2, centres=(0.0, 8.0, 16.0))
+    bounds = set()
+    for random_state, n_init in [(0, 1), (1, 1), (2, 2)]:
+        params = dict(n_components=10, covariance_type=covariance_type, weight_concentration_prior=1e-3)
+        params.update(max_iter=500, random_state=random_state, n_init=n_init)
+        theirs = SkBayesianGaussianMixture(**params).fit(X)
+        ours = BayesianGaussianMixture(**params).fit(X)
+        assert_same_fit(ours, theirs)
+        bounds.add(round(ours.lower_bound_, 6))
+    assert len(bounds) > 1  # the premise: the seeds lead to different optima
 
 
 @pytest.mark.parametrize("weight_prior", PRIOR_TYPES)

@@ -9,6 +9,7 @@ be those of computing every distance, ties to the lowest index.
 import numpy as np
 import pytest
 from gmmcore import _native
+from sklearn.cluster import kmeans_plusplus
 
 
 def reference_lloyd(X, centres, max_iter, tol, sample_weight=None):
@@ -111,3 +112,17 @@ def test_a_cluster_that_empties_keeps_its_centre():
         expected_labels, expected_centres = reference_lloyd(X, start, max_iter, 0.0, w)
         np.testing.assert_array_equal(labels, expected_labels)
         np.testing.assert_allclose(centres, expected_centres, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_plusplus_draws_scikit_learns_seeds(dtype, weighted):
+    """k-means++ draws from RandomState(seed) as scikit-learn's does: the same rows, whatever the shape."""
+    rng = np.random.default_rng(17)
+    for seed in range(8):
+        n, d, k = int(rng.integers(20, 2000)), int(rng.integers(1, 40)), int(rng.integers(1, 20))
+        X = (rng.normal(size=(n, d)) * rng.uniform(0.1, 5.0, d)).astype(dtype)
+        w = rng.uniform(0.0, 3.0, n).astype(dtype) if weighted else None
+        ours = _native.kmeans_plusplus(X, np.empty(0, dtype) if w is None else w, k, seed)
+        _, theirs = kmeans_plusplus(X, k, random_state=seed, sample_weight=w)
+        np.testing.assert_array_equal(ours, theirs)

@@ -5,8 +5,7 @@ statistics) of plain input (``_validation.plain_samples``) skips
 ``validate_data`` and reuses the model arrays of the previous call
 (``_evaluation_model``); ``fit`` on plain input skips ``validate_data``,
 plainly valid parameters skip scikit-learn's parameter validation
-(``_PLAIN_PARAMETERS``) and an int ``random_state`` gives its seed from a
-memo (``_seed_of``). With every shortcut turned off (``general_paths``) each
+(``_PLAIN_PARAMETERS``). With every shortcut turned off (``general_paths``) each
 call must give the same bits, the same errors and the same warnings; fitted
 attributes changed by hand (assigned, or changed in place) must be honoured;
 the cache must never travel with the estimator. No timings here: see
@@ -27,7 +26,6 @@ from gmmcore import GaussianMixture, _mixture
 from gmmcore._validation import plain_samples
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -38,11 +36,10 @@ N_FEATURES = 3
 
 @contextlib.contextmanager
 def general_paths():
-    """Every shortcut off: validate_data always, scikit-learn's parameter validation, a RandomState per fit."""
+    """Every shortcut off: validate_data always, scikit-learn's parameter validation."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_mixture, "plain_samples", lambda *args: False)
         patch.setattr(_mixture, "_plain_parameters_valid", lambda state: False)
-        patch.setattr(_mixture, "_seed_of", _mixture._seed_of.__wrapped__)
         yield
 
 
@@ -551,12 +548,6 @@ def test_subclasses_use_scikit_learns_validation(monkeypatch):
     with pytest.raises(Exception, match="n_components"):
         Sub(n_components=0).fit(queries(10, np.float64))
     assert not calls
-
-
-@pytest.mark.parametrize("seed", [0, 1, 42, 123456789, 2**31 - 1, 2**32 - 1])
-def test_seed_memo_is_the_random_states_draw(seed):
-    assert _mixture._seed_of(seed) == check_random_state(seed).randint(np.iinfo(np.int32).max)
-    assert _mixture._seed_of(seed) == _mixture._seed_of(seed)
 
 
 def test_partial_fit_start_same_bits():

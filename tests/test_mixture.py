@@ -187,10 +187,15 @@ def test_random_initialisation_gives_a_valid_but_no_better_model(covariance_type
 @pytest.mark.parametrize("init_params", INIT_PARAMS)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_same_random_state_gives_identical_models(covariance_type, init_params):
+    """An integer is its own seed (np.int64 too); a RandomState gives the seed it draws, and moves on."""
     params = dict(covariance_type=covariance_type, init_params=init_params, n_init=2, max_iter=20)
     first = GaussianMixture(4, random_state=3, **params).fit(BLOBS)
-    second = GaussianMixture(4, random_state=np.random.RandomState(3), **params).fit(BLOBS)
-    assert_same_fit(second, first)
+    assert_same_fit(GaussianMixture(4, random_state=np.int64(3), **params).fit(BLOBS), first)
+    drawn = np.random.RandomState(3).randint(np.iinfo(np.int32).max)
+    state = np.random.RandomState(3)
+    from_state = GaussianMixture(4, random_state=state, **params).fit(BLOBS)
+    assert_same_fit(from_state, GaussianMixture(4, random_state=drawn, **params).fit(BLOBS))
+    assert state.randint(np.iinfo(np.int32).max) != drawn  # the RandomState moved on
 
 
 # -------------------------------------------------------------------- sample

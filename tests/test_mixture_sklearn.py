@@ -161,6 +161,46 @@ def test_kmeans_initialisation_matches_sklearn(covariance_type):
         assert_close(*matched(ours, theirs, attribute), np.float64, rtol=RTOL)
 
 
+def overlapping_clusters():
+    """Five overlapping clusters, fitted with eight components: each seed has its own local optimum."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(scale=2.0, size=(5, 3))
+    scales = rng.uniform(0.5, 2.0, size=(5, 3))
+    labels = rng.integers(5, size=1500)
+    return centres[labels] + rng.normal(size=(1500, 3)) * scales[labels]
+
+
+@pytest.mark.parametrize(
+    ("covariance_type", "init_params"),
+    [(c, "kmeans") for c in COVARIANCE_TYPES]
+    # (tied from one-hot rows: scikit-learn's tied covariance sums X^T X over
+    # every row, not only the responsibilities', so the starts differ.)
+    + [(c, "k-means++") for c in ["full", "diag", "spherical"]],
+)
+@pytest.mark.parametrize("n_init", [1, 3])
+def test_fit_from_a_random_state_matches_sklearn(covariance_type, init_params, n_init):
+    """An integer random_state draws scikit-learn's k-means++ seeds, restart after restart: the same fit."""
+    X = overlapping_clusters()
+    bounds = set()
+    for random_state in [0, 1, np.int64(2), 3]:
+        params = dict(
+            n_components=8,
+            covariance_type=covariance_type,
+            init_params=init_params,
+            n_init=n_init,
+            random_state=random_state,
+            max_iter=500,
+        )
+        ours, theirs = fit_both(X, converges=True, **params)
+        assert ours.n_iter_ == theirs.n_iter_
+        # (one-hot starts put reg_covar variances in the first iterations: round-off grows there)
+        assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-6)
+        for attribute in PARAMETERS:
+            assert_close(getattr(ours, attribute), getattr(theirs, attribute), np.float64, rtol=RTOL)
+        bounds.add(round(theirs.lower_bound_, 6))
+    assert len(bounds) > 1  # the premise: the seeds lead to different optima
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_initial_covariances_are_accurate_far_from_first_sample(covariance_type):
     rng = np.random.default_rng(0)

@@ -23,6 +23,21 @@ namespace kmeans_test {
 using namespace gmmcore_test;
 using gmmcore::detail::PlusPlusSeeding;
 
+// Rng is NumPy's RandomState stream: values of
+// numpy.random.RandomState(seed).random_sample(), printed by NumPy.
+GMMCORE_TEST(kmeans, rng_is_numpys_random_state) {
+  gmmcore::Rng zero(0);
+  CHECK(zero.uniform() == 0.5488135039273248);
+  CHECK(zero.uniform() == 0.7151893663724195);
+  CHECK(zero.uniform() == 0.6027633760716439);
+  CHECK(gmmcore::Rng(4294967295u).uniform() == 0.0976320289940138);
+  gmmcore::Rng seven(7);  // RandomState(7).random_sample(501)[-1]
+  seven.skip_uniforms(500);
+  CHECK(seven.uniform() == 0.9646173192524804);
+  // Beyond RandomState's seeds: hashed, not truncated.
+  CHECK(gmmcore::Rng(std::uint64_t(1) << 32).uniform() != gmmcore::Rng(0).uniform());
+}
+
 template <class T>
 struct Data {
   std::string name;

@@ -117,7 +117,8 @@ class BayesianGaussianMixture(_BaseMixture):
         'spherical'; None means X's (weighted) covariance, its diagonal or the
         mean of its diagonal.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation (and :meth:`sample`).
+        Seeds the initialisation (and :meth:`sample`) as in
+        :class:`GaussianMixture`: an int gives scikit-learn's k-means++ seeds.
     warm_start : bool, default=False
         Start from the previous fit's posterior (one initialisation).
     verbose : int, default=0

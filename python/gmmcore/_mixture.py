@@ -194,16 +194,19 @@ def _statistics_as(st, dtype):
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
-@functools.lru_cache(maxsize=1024)
-def _seed_of(random_state: int) -> int:
-    """The native seed that an int ``random_state`` gives: a pure function of it, so computed once.
+def _native_seed(random_state) -> int:
+    """The native seed of ``random_state``.
 
-    ``check_random_state(random_state)`` builds a fresh ``RandomState`` (a
-    Mersenne Twister seeding, about 0.1 ms: a quarter of a small fit) only to
-    draw this one number. A ``RandomState`` or None is drawn from on every
-    call (see ``GaussianMixture._starting_point``).
+    The native generator is NumPy's ``RandomState(seed)`` stream, and the
+    k-means++ seeding draws from it as scikit-learn's draws from
+    ``check_random_state(random_state)``: an integer is therefore its own
+    seed, which gives scikit-learn's seeds. A ``RandomState`` or None is drawn
+    from on every call (so successive fits differ, as scikit-learn's do), and
+    the number drawn is the seed.
     """
-    return check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool) and 0 <= random_state < 2**32:
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def _finite_real(value, low, high, closed):
@@ -372,12 +375,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     def _do_init_and_seed(self):
         """(do_init, seed): whether this fit initialises (not a warm start) and the native seed."""
         do_init = not (self.warm_start and hasattr(self, "converged_"))
-        random_state = self.random_state
-        if type(random_state) is int:
-            seed = _seed_of(random_state)
-        else:
-            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        return do_init, seed
+        return do_init, _native_seed(self.random_state)
 
     def _report_initialisations_without_iterations(self, do_init):
         """verbose output of a fit with max_iter = 0, whose (absent) iterations report nothing."""
@@ -709,7 +707,10 @@ class GaussianMixture(_BaseMixture):
         'diag', (n_components,) for 'spherical'.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation (and :meth:`sample`); an int gives the same
-        fit on every run, whatever the number of threads.
+        fit on every run, whatever the number of threads, and for
+        ``init_params="kmeans"`` or ``"k-means++"`` scikit-learn's k-means++
+        seeds (the same draws from ``RandomState(random_state)``). A
+        ``RandomState`` or None gives the seed drawn from it.
     warm_start : bool, default=False
         Start from the previous fit's parameters (one initialisation).
     verbose : int, default=0

@@ -223,7 +223,7 @@ def random_statistics(
     """Statistics around shifts of the 'random' initialisation's responsibilities of rows row_offset, ..."""
 
 def kmeans_plusplus(X: NDArray[_F], sample_weight: NDArray[_F], n_clusters: int, seed: int) -> NDArray[np.int64]:
-    """Row indices of n_clusters greedy k-means++ seeds."""
+    """Row indices of n_clusters greedy k-means++ seeds: scikit-learn's kmeans_plusplus with random_state=seed."""
 
 def kmeans_lloyd(
     X: NDArray[_F], sample_weight: NDArray[_F], centres: NDArray[_F], max_iter: int, tol: float

@@ -350,6 +350,13 @@ void check_kmeans_data(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& samp
   check_finite<T>(x, "X");
 }
 
+// Candidates per step of greedy k-means++ (scikit-learn's n_local_trials).
+inline Index plusplus_trials(Index n_clusters) { return 2 + static_cast<Index>(std::log(double(n_clusters))); }
+
+// The uniforms kmeans_plusplus draws for n_clusters centres (fewer only when
+// every weighted row coincides with a centre).
+inline Index plusplus_draws(Index n_clusters) { return 1 + (n_clusters - 1) * plusplus_trials(n_clusters); }
+
 // kmeans_plusplus on arguments already checked (fit_mixture checks them once
 // for all its initialisations).
 template <class T>
@@ -358,7 +365,7 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
   const Index N = x.rows();
   const Vector<double> sw =
       sample_weight.size() ? Vector<double>(sample_weight.template cast<double>()) : Vector<double>::Ones(N);
-  const Index n_trials = 2 + static_cast<Index>(std::log(double(n_clusters)));
+  const Index n_trials = plusplus_trials(n_clusters);
   std::vector<Index> centres{detail::IndexSampler(sw)(rng.uniform())};
   PlusPlusSeeding<T> seeding(x, sw, n_clusters, n_trials);
   seeding.add(centres[0]);
@@ -395,7 +402,10 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
 // best, by resulting potential, of 2 + floor(log K) candidates sampled with
 // probability proportional to s_i * d2(x_i). Returns K distinct row indices
 // (when every weighted row already coincides with a centre, the next unused
-// row is taken).
+// row is taken). It draws from rng as scikit-learn's draws from its
+// RandomState (one uniform for the first centre, then one per candidate), so
+// with Rng(seed) the rows are those of scikit-learn's kmeans_plusplus with
+// random_state=seed, up to ties within rounding.
 template <class T>
 std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, Index n_clusters,
                                    Rng& rng) {

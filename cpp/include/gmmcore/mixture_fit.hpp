@@ -129,6 +129,17 @@ using InitialStatistics = std::function<Statistics<T>(Index init, Rng& rng)>;
 
 namespace detail {
 
+// The random stream of start `init` of a fit seeded with `seed`: as
+// scikit-learn's starts share one RandomState(seed), start i draws after the
+// draws of the starts before it, plusplus_draws(K) each (what a k-means or
+// k-means++ start draws; the other inits draw fewer). So the k-means++ seeds
+// of every start equal scikit-learn's, and the starts can run in any order.
+inline Rng start_rng(std::uint64_t seed, Index init, Index n_components) {
+  Rng rng(seed);
+  rng.skip_uniforms(std::uint64_t(init) * std::uint64_t(plusplus_draws(n_components)));
+  return rng;
+}
+
 // Statistics of the responsibilities of initialisation opt.init on the sample
 // (x, sample_weight), drawn from rng, around a point near each component (its
 // centre or seed row), so that far-apart components do not cancel.
@@ -159,10 +170,13 @@ Statistics<T> initial_statistics(const ConstMatrixRef<T>& x, const ConstVectorRe
     }
     case InitMethod::kmeans_plusplus: label_seeds(kmeans_plusplus_unchecked<T>(x, sample_weight, K, rng)); break;
     case InitMethod::random_from_data: {
-      std::vector<Index> seeds;
-      while (static_cast<Index>(seeds.size()) < K) {
-        const Index i = rng.below(N);
-        if (std::find(seeds.begin(), seeds.end(), i) == seeds.end()) seeds.push_back(i);
+      // K distinct rows from exactly K draws: the j-th of the rows not taken.
+      std::vector<Index> seeds, taken;
+      for (Index k = 0; k < K; ++k) {
+        Index row = rng.below(N - k);
+        for (const Index t : taken) row += t <= row;  // ascending: skip the rows taken
+        seeds.push_back(row);
+        taken.insert(std::upper_bound(taken.begin(), taken.end(), row), row);
       }
       label_seeds(seeds);
       break;
@@ -261,7 +275,7 @@ auto run_em(const Update& update, const InitialStatistics<T>& initial, const Fit
   const auto run = [&](Index init, Index seen_samples) {
     InitRun<T, Model> out;
     double weight_total = 0;
-    Rng rng(mix64(opt.seed) ^ std::uint64_t(init));
+    Rng rng = start_rng(opt.seed, init, opt.n_components);
     Model m = update.start([&] { return initial(init, rng); });
     double lower_bound = warm_start ? warm_lower_bound : -std::numeric_limits<double>::infinity();
     std::vector<double> lower_bounds;
