@@ -204,7 +204,7 @@ def _native_seed(random_state) -> int:
     from on every call (so successive fits differ, as scikit-learn's do), and
     the number drawn is the seed.
     """
-    if isinstance(random_state, Integral) and not isinstance(random_state, bool) and 0 <= random_state < 2**32:
+    if isinstance(random_state, Integral) and 0 <= int(random_state) < 2**32:
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
