@@ -180,7 +180,7 @@ namespace kernel_impl {
 #pragma GCC diagnostic ignored "-Wignored-attributes"
 #endif
 // row(i) is a pointer to the D values of row i.
-template <class T, class RowAt>
+template <bool kPrefetch = false, class T, class RowAt>
 void transpose_rows(RowAt row, Index rows, Index D, T* xt, Index ldt) {
   using namespace Eigen::internal;
   using P = Packet<T>;
@@ -189,6 +189,8 @@ void transpose_rows(RowAt row, Index rows, Index D, T* xt, Index ldt) {
   for (Index i0 = 0; i0 < rows_packed; i0 += L) {
     const T* src[L];
     for (int r = 0; r < L; ++r) src[r] = row(i0 + r);
+    if constexpr (kPrefetch)
+      for (Index r = i0 + L; r < std::min(rows, i0 + 2 * L); ++r) prefetch(row(r), D);
     for (Index d0 = 0; d0 < cols_packed; d0 += L) {
       PacketBlock<P, L> tile;
       for (int r = 0; r < L; ++r) tile.packet[r] = ploadu<P>(src[r] + d0);
@@ -476,7 +478,7 @@ EIGEN_ALWAYS_INLINE void transpose_rows(RowBlock<const T> x, RowBlock<T> xt) {
   check_layout(x);
   check_layout(xt);
   assert(xt.rows >= x.cols && xt.cols >= x.rows);
-  kernel_impl::transpose_rows<T>([&](Index i) { return x.data + i * x.ld; }, x.rows, x.cols, xt.data, xt.ld);
+  kernel_impl::transpose_rows<false, T>([&](Index i) { return x.data + i * x.ld; }, x.rows, x.cols, xt.data, xt.ld);
 }
 
 // xt(d, j) = x(rows[j], d) for j < count: rows of x gathered by index into
@@ -489,7 +491,7 @@ EIGEN_ALWAYS_INLINE void transpose_gathered_rows(RowBlock<const T> x, const Inde
 #ifndef NDEBUG
   for (Index j = 0; j < count; ++j) assert(rows[j] >= 0 && rows[j] < x.rows);
 #endif
-  kernel_impl::transpose_rows<T>([&](Index j) { return x.data + rows[j] * x.ld; }, count, x.cols, xt.data, xt.ld);
+  kernel_impl::transpose_rows<true, T>([&](Index j) { return x.data + rows[j] * x.ld; }, count, x.cols, xt.data, xt.ld);
 }
 
 // quad[i] = |(x_i - mu)^T P|^2 for all x.ld columns of x (quad has x.ld
