@@ -179,7 +179,8 @@ namespace kernel_impl {
 // PacketBlock<__m128d, 2> drops the vector type's alignment attribute, as in Eigen's own kernels.
 #pragma GCC diagnostic ignored "-Wignored-attributes"
 #endif
-// row(i) is a pointer to the D values of row i.
+// row(i) is a pointer to the D values of row i; kPrefetch (rows gathered by
+// index, which the hardware cannot predict) asks for the next tile's rows.
 template <bool kPrefetch = false, class T, class RowAt>
 void transpose_rows(RowAt row, Index rows, Index D, T* xt, Index ldt) {
   using namespace Eigen::internal;
