@@ -283,17 +283,19 @@ class PlusPlusSeeding {
           gathered_distances<T>(x_, s.rows.data(), m, trial_, s.ws);
           const T* y = s.ws.y.data();
           const Index ldy = s.ws.y.rows(), ldd = trial_dist_.cols();
-          double* dist = trial_dist_.data();
+          T* dist = trial_dist_.data();
+          // Branch-free (whether a candidate brings a row closer is as good
+          // as random): every distance is stored, adding 0 leaves a sum as is.
           for (Index j = 0; j < m; ++j) {
             const Index i = s.rows[static_cast<size_t>(j)];
             const double c = closest[i], w = sw_(i);
             std::uint32_t mask = 0;
             for (Index t = 0; t < n; ++t) {
-              const double d2 = double(y[t * ldy + j]);
-              if (!(d2 < c)) continue;
+              const T d2 = y[t * ldy + j];
+              const bool nearer = double(d2) < c;
               dist[t * ldd + i] = d2;
-              mask |= std::uint32_t(1) << t;
-              if (w > 0) acc.v[static_cast<size_t>(t)] += w * (c - d2);
+              mask |= std::uint32_t(nearer) << t;
+              acc.v[static_cast<size_t>(t)] += nearer && w > 0 ? w * (c - double(d2)) : 0.0;
             }
             closer[i] = mask;
           }
@@ -313,7 +315,7 @@ class PlusPlusSeeding {
     // One pass: the rows it brings closer take the new distances, the
     // sampler the new p.
     sampler_.rebuild(x_.rows(), [&](Index i) {
-      if (closer_[static_cast<size_t>(i)] >> t & 1) take(i, trial_dist_(t, i), k);
+      if (closer_[static_cast<size_t>(i)] >> t & 1) take(i, double(trial_dist_(t, i)), k);
       return sw_(i) * closest_(i);
     });
   }
@@ -335,7 +337,7 @@ class PlusPlusSeeding {
   std::vector<int> owner_;
   RowMatrix<T> centres_, trial_;
   Index chosen_ = 0;
-  RowMatrix<double> trial_dist_;      // (n_trials, N): each candidate's distances, of the rows it brings closer
+  RowMatrix<T> trial_dist_;           // (n_trials, N): each candidate's distances, of the rows read
   std::vector<std::uint32_t> closer_;  // bit t: candidate t brings the row closer
   IndexSampler sampler_;
   double reach_;  // the margin-carrying 4 of the triangle test
