@@ -200,7 +200,8 @@ def _native_seed(random_state) -> int:
     The native generator is NumPy's ``RandomState(seed)`` stream, and the
     k-means++ seeding draws from it as scikit-learn's draws from
     ``check_random_state(random_state)``: an integer is therefore its own
-    seed, which gives scikit-learn's seeds. A ``RandomState`` or None is drawn
+    seed, which gives scikit-learn's seeds (for float64 data; see the user
+    guide for float32). A ``RandomState`` or None is drawn
     from on every call (so successive fits differ, as scikit-learn's do), and
     the number drawn is the seed.
     """

@@ -407,7 +407,9 @@ std::vector<Index> kmeans_plusplus_unchecked(const ConstMatrixRef<T>& x, const C
 // row is taken). It draws from rng as scikit-learn's draws from its
 // RandomState (one uniform for the first centre, then one per candidate), so
 // with Rng(seed) the rows are those of scikit-learn's kmeans_plusplus with
-// random_state=seed, up to ties within rounding.
+// random_state=seed, up to ties within rounding, for double data. (For float
+// data scikit-learn keeps the draws' running sums in float, whose rounding
+// on many rows moves draws; the sums here are in double.)
 template <class T>
 std::vector<Index> kmeans_plusplus(const ConstMatrixRef<T>& x, const ConstVectorRef<T>& sample_weight, Index n_clusters,
                                    Rng& rng) {
