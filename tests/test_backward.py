@@ -23,7 +23,8 @@ def native_forward(w, mu, Sigma, X):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [0, 1, 7, 1000])
-@pytest.mark.parametrize("d, k", [(1, 1), (1, 3), (3, 1), (4, 3), (8, 5)])
+# d = 13 and 32: float64 sums formed on transposed samples, across tile edges; 33: on rows.
+@pytest.mark.parametrize("d, k", [(1, 1), (1, 3), (3, 1), (4, 3), (8, 5), (13, 2), (32, 2), (33, 2)])
 def test_backward_matches_reference(n, d, k, dtype):
     w, mu, Sigma, X, G = problem_with_grad(n, d, k, dtype, seed=n + 10 * d + 100 * k)
     grads = g.backward(g.GMMParams(w, mu, Sigma), X, G)

@@ -1,6 +1,7 @@
 // The micro-kernels (micro_kernels.hpp) against plain loops, for every D up to
 // a few register tiles and sample counts that leave partial tiles, in both
 // dtypes: padding and tile edges are where such kernels go wrong.
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -56,6 +57,40 @@ void check_kernels(Index D, Index B, double rtol) {
   const Eigen::MatrixXd dense = diff * p.leftCols(D).template cast<double>();
   for (Index i = 0; i < B; ++i)
     for (Index j = 0; j < D; ++j) CHECK_CLOSE(double(products(j, i)), dense(i, j), rtol, rtol * 10);
+  // Its |z_i|^2, when asked, are quadratic_forms_full's bits.
+  Eigen::Matrix<T, Eigen::Dynamic, 1> quad2(ldt);
+  upper_products_transposed<T>(xv, mu.data(), factor_rows<true>(p, 0, D), scratch.data(), transposed_block(products, B),
+                               quad2.data());
+  for (Index i = 0; i < B; ++i) CHECK(quad2(i) == quad(i));
+
+  // Weighted sums and scatter of the transposed samples themselves; the
+  // columns past B (and weights past B) hold NaN, which must not reach them.
+  {
+    Rows<T> z = xt;
+    z.rightCols(ldt - B).setConstant(std::numeric_limits<T>::quiet_NaN());
+    Eigen::Matrix<T, Eigen::Dynamic, 1> g =
+        Eigen::Matrix<T, Eigen::Dynamic, 1>::Constant(ldt, std::numeric_limits<T>::quiet_NaN());
+    g.head(B) = r;
+    const Eigen::MatrixXd zd = xt.leftCols(B).template cast<double>();
+    const Eigen::VectorXd gz_ref = zd * r.template cast<double>();
+    const Eigen::MatrixXd gram_ref = zd * r.template cast<double>().asDiagonal() * zd.transpose();
+    Rows<T> gz = Rows<T>::Zero(1, ld), gz_only = Rows<T>::Zero(1, ld), gram = Rows<T>::Zero(scatter_rows(D), ld);
+    auto gram_rows = padded_rows(gram, D);
+    Rows<T> w(D, ldt), w_only(D, ldt);
+    weighted_gram_transposed<T>(transposed_block(z, B), D, g.data(), transposed_block(w, B), gz.data(), &gram_rows);
+    weighted_gram_transposed<T>(transposed_block(z, B), D, g.data(), transposed_block(w_only, B), gz_only.data(),
+                                nullptr);
+    for (Index a = 0; a < D; ++a)
+      for (Index i = 0; i < B; ++i) CHECK(w(a, i) == g(i) * xt(a, i) && w_only(a, i) == w(a, i));
+    const double gram_scale = std::max(1.0, gram_ref.diagonal().maxCoeff());
+    for (Index a = 0; a < D; ++a) {
+      CHECK_CLOSE(double(gz(0, a)), gz_ref(a), rtol, rtol * gram_scale);
+      for (Index b = 0; b <= a; ++b) CHECK_CLOSE(double(gram(a, b)), gram_ref(a, b), rtol, rtol * gram_scale);
+    }
+    CHECK(gz == gz_only);
+    for (Index a = 0; a < gram.rows(); ++a)
+      for (Index b = (a < D ? D : 0); b < ld; ++b) CHECK(gram(a, b) == T(0));  // nothing past D
+  }
   quadratic_forms_diag<T>(xv, mu.data(), prec.data(), quad.data());
   for (Index i = 0; i < B; ++i) CHECK_CLOSE(double(quad(i)), quad_diag(i), rtol, rtol);
 

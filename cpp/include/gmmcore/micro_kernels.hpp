@@ -52,6 +52,9 @@ inline constexpr int kTilePackets = 3;
 inline constexpr int kRowPackets = kRegisters >= 32 ? 4 : 2;
 inline constexpr int kTileColumns = 4;
 inline constexpr int kDiagRowPackets = kRegisters >= 32 ? 8 : 4;
+// weighted_gram_transposed's tile of (row, column) pairs of S, samples in the lanes.
+inline constexpr int kGramTileRows = kRegisters >= 32 ? 4 : 2;
+inline constexpr int kGramTileColumns = 4;
 
 // The sizes of the layouts above.
 // Row stride of a padded row: D rounded up to whole packets.
@@ -264,18 +267,26 @@ void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T*
 }
 
 template <class T>
-void upper_products_transposed(const T* xt, Index ldt, Index D, const T* mu, const T* p, T* scratch, T* out) {
+void upper_products_transposed(const T* xt, Index ldt, Index D, const T* mu, const T* p, T* scratch, T* out, T* quad) {
   using namespace Eigen::internal;
+  using P = Packet<T>;
   constexpr Index L = kPacket<T>, W = kRowPackets * L;
   for (Index i0 = 0; i0 < ldt; i0 += W) {
     centred_tile(xt, ldt, D, mu, i0, scratch);
+    P q[kRowPackets];
+    GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) q[rp] = pset1<P>(T(0));
     for (Index j0 = 0; j0 < D; j0 += kTileColumns) {
       // As in quadratic_forms_full: the tile's columns need rows d < j0 + kTileColumns.
-      Packet<T> acc[kRowPackets][kTileColumns];
+      P acc[kRowPackets][kTileColumns];
       product_tile(scratch, std::min(D, j0 + kTileColumns), p, factor_columns(D), j0, acc);
       GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
           pstoreu(out + (j0 + j) * ldt + i0 + rp * L, acc[rp][j]);
+      // The sums of quadratic_forms_full, in its order.
+      if (quad)
+        GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j)
+            q[rp] = pmadd(acc[rp][j], acc[rp][j], q[rp]);
     }
+    if (quad) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(quad + i0 + rp * L, q[rp]);
   }
 }
 
@@ -434,6 +445,64 @@ void scatter_transposed(const T* xt, Index ldt, Index rows, const T* mu, const T
   }
 }
 
+// acc[a][b] += sum over the packed samples of w_{a0+a} z_{b0+b} (MA x NB
+// packet accumulators), then s(a0 + a, b0 + b) += each one's lanes plus the
+// tail samples' terms.
+template <class T, int MA, int NB>
+EIGEN_ALWAYS_INLINE void gram_tile(const T* zt, const T* wt, Index ldt, Index samples, Index a0, Index b0, T* s,
+                                   Index lds) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>;
+  P acc[MA][NB];
+  GMMCORE_UNROLL for (int a = 0; a < MA; ++a) GMMCORE_UNROLL for (int b = 0; b < NB; ++b) acc[a][b] = pset1<P>(T(0));
+  const Index packed = samples / L * L;
+  for (Index i = 0; i < packed; i += L) {
+    P zb[NB];
+    GMMCORE_UNROLL for (int b = 0; b < NB; ++b) zb[b] = ploadu<P>(zt + (b0 + b) * ldt + i);
+    GMMCORE_UNROLL for (int a = 0; a < MA; ++a) {
+      const P wa = ploadu<P>(wt + (a0 + a) * ldt + i);
+      GMMCORE_UNROLL for (int b = 0; b < NB; ++b) acc[a][b] = pmadd(wa, zb[b], acc[a][b]);
+    }
+  }
+  for (int a = 0; a < MA; ++a)
+    for (int b = 0; b < NB; ++b) {
+      T sum = predux(acc[a][b]);
+      for (Index i = packed; i < samples; ++i) sum += wt[(a0 + a) * ldt + i] * zt[(b0 + b) * ldt + i];
+      s[(a0 + a) * lds + b0 + b] += sum;
+    }
+}
+
+template <class T>
+void weighted_gram_transposed(const T* zt, Index ldt, Index samples, Index D, const T* g, T* wt, T* gz, T* s,
+                              Index lds) {
+  using namespace Eigen::internal;
+  using P = Packet<T>;
+  constexpr Index L = kPacket<T>;
+  const Index packed = samples / L * L;
+  for (Index a = 0; a < D; ++a) {
+    P acc = pset1<P>(T(0));
+    for (Index i = 0; i < packed; i += L) {
+      const P w = pmul(ploadu<P>(g + i), ploadu<P>(zt + a * ldt + i));
+      pstoreu(wt + a * ldt + i, w);
+      acc = padd(acc, w);
+    }
+    T sum = predux(acc);
+    for (Index i = packed; i < samples; ++i) sum += wt[a * ldt + i] = g[i] * zt[a * ldt + i];
+    gz[a] += sum;
+  }
+  if (s == nullptr) return;
+  constexpr int MA = kGramTileRows, NB = kGramTileColumns;
+  for (Index a0 = 0; a0 < D; a0 += MA)
+    with_constant<MA>(D - a0, [&](auto ma) {
+      // Column tiles up to the diagonal (the last may reach a little above it).
+      for (Index b0 = 0; b0 < std::min(D, a0 + MA); b0 += NB)
+        with_constant<NB>(std::min(D, a0 + MA) - b0, [&](auto nb) {
+          gram_tile<T, decltype(ma)::value, decltype(nb)::value>(zt, wt, ldt, samples, a0, b0, s, lds);
+        });
+    });
+}
+
 template <class T>
 void scatter_diag(const T* x, Index rows, Index ld, const T* mu, const T* r, T* s, T* q) {
   using namespace Eigen::internal;
@@ -508,15 +577,16 @@ EIGEN_ALWAYS_INLINE void quadratic_forms_full(TransposedBlock<const T> x, const 
 
 // out(j, i) = z_ij = sum_{d <= j} (x_i - mu)_d P(d, j) (z_i = P^T (x_i - mu))
 // for all x.ld columns of x; out has factor_columns(D) rows (zero past D) and
-// the stride of x. scratch as above.
+// the stride of x. scratch as above. If quad is not null, quad[i] = |z_i|^2
+// as quadratic_forms_full computes it (the same rounding).
 template <class T>
 EIGEN_ALWAYS_INLINE void upper_products_transposed(TransposedBlock<const T> x, const T* mu, UpperFactor<const T> p,
-                                                   T* scratch, TransposedBlock<T> out) {
+                                                   T* scratch, TransposedBlock<T> out, T* quad = nullptr) {
   check_layout(x);
   check_layout(p);
   check_layout(out);
   assert(p.features == x.features && out.features >= p.ld && out.ld == x.ld);
-  kernel_impl::upper_products_transposed<T>(x.data, x.ld, x.features, mu, p.data, scratch, out.data);
+  kernel_impl::upper_products_transposed<T>(x.data, x.ld, x.features, mu, p.data, scratch, out.data, quad);
 }
 
 // quad[i] = sum_d (x_id - mu_d)^2 p_d for all x.ld columns of x (quad has
@@ -573,6 +643,25 @@ EIGEN_ALWAYS_INLINE void scatter_full(PaddedRows<const T> w, PaddedRows<const T>
   assert(w.features == d.features && s.features == d.features && w.rows == d.rows);
   assert(s.rows >= scatter_rows(d.features) && s.ld == d.ld);
   kernel_impl::scatter_full<T>(w.data, w.ld, d.data, d.ld, d.rows, d.features, s.data);
+}
+
+// For the first z.samples samples z_i of z (D <= z.features rows): w_i =
+// g_i z_i into w (D rows, the stride of z), gz (D values) += sum_i w_i and,
+// unless s is null, the lower triangle of S (D padded rows of s; tiles also
+// reach a little above it) += sum_i w_i z_i^T. Samples sit in the SIMD lanes:
+// no transposition of z is needed.
+template <class T>
+EIGEN_ALWAYS_INLINE void weighted_gram_transposed(TransposedBlock<const T> z, Index D, const T* g, TransposedBlock<T> w,
+                                                  T* gz, PaddedRows<T>* s) {
+  check_layout(z);
+  check_layout(w);
+  assert(D >= 1 && D <= z.features && D <= w.features && w.ld == z.ld);
+  if (s != nullptr) {
+    check_layout(*s, false);
+    assert(s->features == D && s->rows >= D);
+  }
+  kernel_impl::weighted_gram_transposed<T>(z.data, z.ld, z.samples, D, g, w.data, gz, s ? s->data : nullptr,
+                                           s ? s->ld : 0);
 }
 
 // Features up to which scatter_transposed serves both covariance forms: its
