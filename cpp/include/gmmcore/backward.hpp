@@ -121,8 +121,10 @@ void accumulate_component(const FactoredParams<T>& f, Index k, RowRange r, Backw
   const T* g = ws.block.y.col(k).data();
   acc.g(k) += ws.block.y.col(k).sum();
   const Index rows_per_k = scatter_rows(D);
-  auto s = padded_rows(acc.gzz.middleRows(k * rows_per_k, rows_per_k), D);
+  // Component k's scatter (acc.gzz has no rows without the covariance gradient).
+  const auto scatter_of = [&] { return padded_rows(acc.gzz.middleRows(k * rows_per_k, rows_per_k), D); };
   if (transposed_sums<T>(D)) {
+    auto s = scatter ? scatter_of() : PaddedRows<T>{nullptr, 0, D, 0};
     weighted_gram_transposed<T>(transposed_block(ws.slot(slot, D), B), D, g, transposed_block(ws.wt, B),
                                 acc.gz.row(k).data(), scatter ? &s : nullptr);
     if (!input) return;
@@ -131,7 +133,7 @@ void accumulate_component(const FactoredParams<T>& f, Index k, RowRange r, Backw
   } else {
     transpose_rows<T>(row_block(ws.slot(slot, D).topLeftCorner(D, B)), row_block(ws.zp));
     weighted_rows<T>(padded_rows(ws.zp, D), g, padded_rows(ws.w, D), acc.gz.row(k).data());
-    if (scatter) scatter_full<T>(padded_rows(ws.w, D), padded_rows(ws.zp, D), s);
+    if (scatter) scatter_full<T>(padded_rows(ws.w, D), padded_rows(ws.zp, D), scatter_of());
   }
   if (input)
     input->middleRows(r.begin, B).noalias() -=
