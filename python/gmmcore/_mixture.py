@@ -201,9 +201,9 @@ def _native_seed(random_state) -> int:
     k-means++ seeding draws from it as scikit-learn's draws from
     ``check_random_state(random_state)``: an integer is therefore its own
     seed, which gives scikit-learn's seeds (for float64 data; see the user
-    guide for float32). A ``RandomState`` or None is drawn
-    from on every call (so successive fits differ, as scikit-learn's do), and
-    the number drawn is the seed.
+    guide for float32). A ``RandomState`` or None is drawn from on every call
+    (so successive fits differ, as scikit-learn's do), and the number drawn is
+    the seed.
     """
     if isinstance(random_state, Integral) and 0 <= int(random_state) < 2**32:
         return int(random_state)
