@@ -246,8 +246,11 @@ EIGEN_ALWAYS_INLINE void product_tile(const T* scratch, Index d_end, const T* m,
   }
 }
 
-template <class T>
-void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T* p, T* scratch, T* quad) {
+// z_i = P^T (x_i - mu) into out (kStoreZ) and |z_i|^2 into quad (kQuad): the
+// one loop of quadratic_forms_full and upper_products_transposed, so that
+// both give |z|^2 the same rounding.
+template <bool kStoreZ, bool kQuad, class T>
+void upper_products(const T* xt, Index ldt, Index D, const T* mu, const T* p, T* scratch, T* out, T* quad) {
   using namespace Eigen::internal;
   using P = Packet<T>;
   constexpr Index L = kPacket<T>, W = kRowPackets * L;
@@ -259,34 +262,14 @@ void quadratic_forms_full(const T* xt, Index ldt, Index D, const T* mu, const T*
       // z_j = sum_{d <= j} (x - mu)_d P_dj: the tile's columns need rows d < j0 + kTileColumns.
       P acc[kRowPackets][kTileColumns];
       product_tile(scratch, std::min(D, j0 + kTileColumns), p, factor_columns(D), j0, acc);
-      GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j)
-          q[rp] = pmadd(acc[rp][j], acc[rp][j], q[rp]);
-    }
-    GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(quad + i0 + rp * L, q[rp]);
-  }
-}
-
-template <class T>
-void upper_products_transposed(const T* xt, Index ldt, Index D, const T* mu, const T* p, T* scratch, T* out, T* quad) {
-  using namespace Eigen::internal;
-  using P = Packet<T>;
-  constexpr Index L = kPacket<T>, W = kRowPackets * L;
-  for (Index i0 = 0; i0 < ldt; i0 += W) {
-    centred_tile(xt, ldt, D, mu, i0, scratch);
-    P q[kRowPackets];
-    GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) q[rp] = pset1<P>(T(0));
-    for (Index j0 = 0; j0 < D; j0 += kTileColumns) {
-      // As in quadratic_forms_full: the tile's columns need rows d < j0 + kTileColumns.
-      P acc[kRowPackets][kTileColumns];
-      product_tile(scratch, std::min(D, j0 + kTileColumns), p, factor_columns(D), j0, acc);
-      GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
-          pstoreu(out + (j0 + j) * ldt + i0 + rp * L, acc[rp][j]);
-      // The sums of quadratic_forms_full, in its order.
-      if (quad)
+      if constexpr (kStoreZ)
+        GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp)
+            pstoreu(out + (j0 + j) * ldt + i0 + rp * L, acc[rp][j]);
+      if constexpr (kQuad)
         GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) GMMCORE_UNROLL for (int j = 0; j < kTileColumns; ++j)
             q[rp] = pmadd(acc[rp][j], acc[rp][j], q[rp]);
     }
-    if (quad) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(quad + i0 + rp * L, q[rp]);
+    if constexpr (kQuad) GMMCORE_UNROLL for (int rp = 0; rp < kRowPackets; ++rp) pstoreu(quad + i0 + rp * L, q[rp]);
   }
 }
 
@@ -572,7 +555,7 @@ EIGEN_ALWAYS_INLINE void quadratic_forms_full(TransposedBlock<const T> x, const 
   check_layout(x);
   check_layout(p);
   assert(p.features == x.features);
-  kernel_impl::quadratic_forms_full<T>(x.data, x.ld, x.features, mu, p.data, scratch, quad);
+  kernel_impl::upper_products<false, true, T>(x.data, x.ld, x.features, mu, p.data, scratch, nullptr, quad);
 }
 
 // out(j, i) = z_ij = sum_{d <= j} (x_i - mu)_d P(d, j) (z_i = P^T (x_i - mu))
@@ -586,7 +569,10 @@ EIGEN_ALWAYS_INLINE void upper_products_transposed(TransposedBlock<const T> x, c
   check_layout(p);
   check_layout(out);
   assert(p.features == x.features && out.features >= p.ld && out.ld == x.ld);
-  kernel_impl::upper_products_transposed<T>(x.data, x.ld, x.features, mu, p.data, scratch, out.data, quad);
+  if (quad)
+    kernel_impl::upper_products<true, true, T>(x.data, x.ld, x.features, mu, p.data, scratch, out.data, quad);
+  else
+    kernel_impl::upper_products<true, false, T>(x.data, x.ld, x.features, mu, p.data, scratch, out.data, nullptr);
 }
 
 // quad[i] = sum_d (x_id - mu_d)^2 p_d for all x.ld columns of x (quad has
